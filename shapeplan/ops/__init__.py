@@ -1,0 +1,20 @@
+"""The op rule registry.  Importing this package registers every op family."""
+
+from __future__ import annotations
+
+from . import (  # noqa: F401  (imported for their registrations)
+    activation,
+    conv,
+    linear,
+    merge,
+    misc,
+    norm,
+    pad,
+    pool,
+    reduce,
+    reshape,
+    resize,
+)
+from .base import REGISTRY, OpSpec
+
+__all__ = ["REGISTRY", "OpSpec"]

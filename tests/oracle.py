@@ -1,0 +1,107 @@
+"""The reference oracle for op rules: predict with shapeplan, run with torch, compare.
+
+``predict`` applies one op rule at concrete sizes and says the output shape, or None
+where the rule says torch must raise.  ``predict_symbolic`` does the same with symbols and
+evaluates the formulas and conditions at concrete sizes.  ``torch_shape`` runs torch
+itself (CPU, tiny tensors) and returns the real shape, or None where torch raises.
+Every op family's differential test is built from these three.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from shapeplan.dims import evaluate, norm, sym
+from shapeplan.ops import REGISTRY
+from shapeplan.ops.base import ArgError, RuleCtx, RuleError, bind, call_source, resolve_auto
+
+Shape = tuple[int, ...]
+
+
+def predict(op: str, shapes: Sequence[Sequence[Any]], args: Sequence[Any] = (),
+            kwargs: Mapping[str, Any] | None = None) -> tuple[Any, ...] | None:
+    """The rule's output shape at these (concrete) input shapes; None where invalid.
+
+    Raises ArgError for arguments the op's signature rejects (torch rejects them too, at
+    construction; tests should draw valid arguments or check that separately).
+    """
+    spec = REGISTRY[op]
+    bound = bind(spec, args, kwargs or {})
+    xs = [tuple(norm(d) for d in s) for s in shapes]
+    try:
+        a = resolve_auto(spec, bound, xs)
+    except ArgError:
+        return None
+    ctx = RuleCtx()
+    try:
+        out = spec.rule(ctx, xs, a)
+    except RuleError:
+        return None
+    for req in ctx.requirements:
+        decided = req.cond.concrete()
+        assert decided is not None, f"{op}: a requirement is undecided at concrete sizes: {req}"
+        if not decided:
+            return None
+    return tuple(int(norm(d)) for d in out)  # type: ignore[arg-type]
+
+
+def predict_symbolic(op: str, shapes: Sequence[Sequence[Any]], env: Mapping[str, int], args: Sequence[Any] = (),
+                     kwargs: Mapping[str, Any] | None = None) -> tuple[int, ...] | None:
+    """Like :func:`predict`, but dims given as symbol names are symbolic; the formulas and
+    conditions are evaluated at ``env``.  Must agree with ``predict`` at the same sizes."""
+    spec = REGISTRY[op]
+    bound = bind(spec, args, kwargs or {})
+    xs = [tuple(sym(d) if isinstance(d, str) else d for d in s) for s in shapes]
+    try:
+        a = resolve_auto(spec, bound, xs)
+    except ArgError:
+        return None
+    ctx = RuleCtx()
+    try:
+        out = spec.rule(ctx, xs, a)
+    except RuleError:
+        return None
+    for req in ctx.requirements:
+        if not req.cond.holds_at(env):
+            return None
+    return tuple(evaluate(norm(d), env) for d in out)
+
+
+def torch_call_source(op: str, n_inputs: int, args: Sequence[Any] = (),
+                      kwargs: Mapping[str, Any] | None = None) -> str:
+    spec = REGISTRY[op]
+    bound = bind(spec, args, kwargs or {})
+    names = [f"x{i}" for i in range(n_inputs)]
+    if spec.kind == "module":
+        return call_source(spec, names, bound) + "(" + ", ".join(names) + ")"
+    return call_source(spec, names, bound)
+
+
+def torch_shape(op: str, shapes: Sequence[Sequence[int]], args: Sequence[Any] = (),
+                kwargs: Mapping[str, Any] | None = None, dtype: Any = None) -> tuple[int, ...] | None:
+    """Run the op in torch on zero tensors of these shapes: the output shape, or None if torch raises."""
+    import torch
+    import torch.nn.functional as F
+
+    src = torch_call_source(op, len(shapes), args, kwargs)
+    env: dict[str, Any] = {"torch": torch, "nn": torch.nn, "F": F}
+    for i, s in enumerate(shapes):
+        env[f"x{i}"] = torch.zeros(*s, dtype=dtype or torch.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with torch.no_grad():
+                out = eval(src, env)  # noqa: S307 - source built by shapeplan from validated values
+        except (RuntimeError, ValueError, IndexError, TypeError) as e:
+            if isinstance(e, TypeError) and "argument" in str(e) and "must be" not in str(e):
+                raise  # a wrong call signature is a bug in the spec, not an invalid size
+            return None
+    return tuple(out.shape)
+
+
+def agree(op: str, shapes: Sequence[Sequence[int]], args: Sequence[Any] = (),
+          kwargs: Mapping[str, Any] | None = None) -> tuple[Any, Any]:
+    """(prediction, torch) for one case; tests assert they are equal."""
+    return predict(op, shapes, args, kwargs), torch_shape(op, shapes, args, kwargs)
