@@ -261,6 +261,75 @@ def any_t(v: Any) -> Any:
     return v
 
 
+def dim_t(allow_minus_one: bool = False, minimum: int = 0) -> Converter:
+    """One size: an int, a symbol name or a size expression (``H // 2``) -> Dim.
+
+    Already-parsed sympy expressions pass through (for networks built in Python).
+    """
+    from ..dims import norm as _norm
+    from ..expr import ExprError, parse_size
+
+    def conv(v: Any) -> Any:
+        if isinstance(v, sympy.Expr):
+            return _norm(v)
+        if isinstance(v, str):
+            try:
+                return parse_size(v)
+            except ExprError as e:
+                raise ArgError(f"bad size expression {v[:40]!r}: {e}") from None
+        if not _is_int(v):
+            raise ArgError(f"expected a size (an integer or an expression such as H // 2), got {_show(v)}")
+        if allow_minus_one and v == -1:
+            return -1
+        if v < minimum:
+            raise ArgError(f"a size must be >= {minimum}, got {v}")
+        if v > MAX_INT:
+            raise ArgError(f"size {v} is too large")
+        return int(v)
+
+    conv.__name__ = "size"
+    return conv
+
+
+def dims_t(n: int | None = None, allow_minus_one: bool = False, minimum: int = 0, scalar: bool = True) -> Converter:
+    """A list of sizes (or, with ``scalar``, one size repeated ``n`` times / a 1-tuple)."""
+    one = dim_t(allow_minus_one, minimum)
+
+    def conv(v: Any) -> tuple[Any, ...]:
+        if isinstance(v, (list, tuple)):
+            if n is not None and len(v) != n:
+                raise ArgError(f"expected {n} sizes, got {len(v)}")
+            if len(v) > 64:
+                raise ArgError(f"too many sizes ({len(v)})")
+            return tuple(one(x) for x in v)
+        if not scalar:
+            raise ArgError(f"expected a list of sizes, got {_show(v)}")
+        return (one(v),) * (n or 1)
+
+    conv.__name__ = "size or list of sizes"
+    return conv
+
+
+def int_list_t(n: int | None = None) -> Converter:
+    """A list of (possibly negative) ints, e.g. dims for permute; an int alone is a 1-list."""
+
+    def conv(v: Any) -> tuple[int, ...]:
+        items = v if isinstance(v, (list, tuple)) else [v]
+        if n is not None and len(items) != n:
+            raise ArgError(f"expected {n} integers, got {len(items)}")
+        if len(items) > 64:
+            raise ArgError(f"too many values ({len(items)})")
+        out = []
+        for x in items:
+            if not _is_int(x) or abs(x) > MAX_INT:
+                raise ArgError(f"expected integers, got {_show(x)}")
+            out.append(int(x))
+        return tuple(out)
+
+    conv.__name__ = "list of ints"
+    return conv
+
+
 def _show(v: object) -> str:
     text = repr(v)
     return text if len(text) <= 40 else text[:37] + "..."
