@@ -1,0 +1,34 @@
+"""shapeplan: the shapes of a PyTorch CNN, for every input size at once.
+
+    import shapeplan
+    rep = shapeplan.check("net.yaml")
+    rep.shapes["fc1"], rep.domain.contains(H=32, W=32), str(rep.domain)
+
+The static core (this module, ``check``, ``solve``) never imports torch; the torch bridge
+(``from_torch``, ``build``, ``validate``) imports it when called.
+"""
+
+from __future__ import annotations
+
+from .api import check, load
+from .check import LayerInfo, Report
+from .domain import Domain
+from .errors import Diagnostic, InputError, Location, ShapeError, ShapeplanError
+from .ir import Layer, Network
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Diagnostic",
+    "Domain",
+    "InputError",
+    "Layer",
+    "LayerInfo",
+    "Location",
+    "Network",
+    "Report",
+    "ShapeError",
+    "ShapeplanError",
+    "check",
+    "load",
+]

@@ -1,0 +1,107 @@
+"""The command line: thin. Parse arguments, call the library, print, set the exit code.
+
+Exit codes: 0 all good; 1 shape errors (or validation disagreed); 2 the input could not be
+read (bad YAML, unknown op, bad argument) or bad usage.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .errors import Diagnostic, ShapeplanError
+
+app = typer.Typer(
+    name="shapeplan",
+    help="Check, solve and plan the shapes of PyTorch CNNs, for every input size at once.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def _err(text: str) -> None:
+    if text:
+        typer.echo(text, err=True)
+
+
+def _fail_json(path: str, e: ShapeplanError) -> dict[str, Any]:
+    return {"file": path, "ok": False, "layers": [], "domain": None,
+            "diagnostics": [d.to_json() for d in e.diagnostics]}
+
+
+def _internal(e: BaseException, what: str) -> ShapeplanError:
+    return ShapeplanError(f"internal error while {what}: {type(e).__name__}: {e}", code="internal",
+                          hint="this is a bug in shapeplan; please report it with the file")
+
+
+@app.command()
+def check(
+    files: Annotated[list[Path], typer.Argument(help="net.yaml files", show_default=False)],
+    format: Annotated[Format, typer.Option("--format", "-f", help="table or json")] = Format.table,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="only diagnostics, no table")] = False,
+) -> None:
+    """Shapes of every layer (symbolic in N, H, W ...) and the valid input sizes."""
+    from . import api
+    from .render import diagnostics_text, report_text, summary_line
+
+    code = 0
+    docs: list[dict[str, Any]] = []
+    for path in files:
+        try:
+            rep = api.check(api.load(path))
+        except ShapeplanError as e:
+            code = max(code, e.exit_code)
+            if format is Format.json:
+                docs.append(_fail_json(str(path), e))
+            else:
+                _err(str(e))
+            continue
+        except Exception as e:  # noqa: BLE001 - never a traceback for the user
+            err = _internal(e, f"checking {path}")
+            code = max(code, 2)
+            docs.append(_fail_json(str(path), err)) if format is Format.json else _err(str(err))
+            continue
+        if not rep.ok:
+            code = max(code, 1)
+        if format is Format.json:
+            docs.append(rep.to_json())
+        else:
+            if not quiet:
+                typer.echo(report_text(rep))
+                if len(files) > 1:
+                    typer.echo("")
+            _err(diagnostics_text(rep.diagnostics))
+            s = summary_line(rep.diagnostics)
+            if s:
+                _err(f"{path}: {s}")
+    if format is Format.json:
+        typer.echo(json.dumps(docs[0] if len(docs) == 1 else {"reports": docs}, indent=2))
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    """Entry point of the ``shapeplan`` console script."""
+    try:
+        app()
+    except ShapeplanError as e:  # pragma: no cover - commands catch their own
+        _err(str(e))
+        sys.exit(e.exit_code)
+
+
+def render_diags(diags: list[Diagnostic]) -> str:
+    return "\n".join(d.render() for d in diags)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,287 @@
+"""Exact sets of integers of the kind CNN shape constraints produce.
+
+A :class:`USet` is a finite union of *segments* ``{x in [lo, hi] : x mod P in R}`` (``hi``
+may be unbounded).  Such "eventually periodic" sets are closed under intersection and
+union, and they are what a univariate condition on a quasi-affine size function yields:
+thresholds (``H >= 29``), intervals (``H in [32, 35]``), congruences (``H = 32k``), and
+unions of these.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+MAX_PERIOD = 1 << 20
+
+
+class TooComplex(Exception):
+    """A period grew past MAX_PERIOD; the caller falls back to evaluating points."""
+
+
+@dataclass(frozen=True, order=True)
+class Seg:
+    lo: int
+    hi: int | None  # inclusive; None: unbounded
+    period: int
+    residues: frozenset[int]
+
+    def contains(self, x: int) -> bool:
+        return x >= self.lo and (self.hi is None or x <= self.hi) and (x % self.period) in self.residues
+
+    def first_at_or_after(self, x: int) -> int | None:
+        """The smallest member >= x, or None."""
+        start = max(x, self.lo)
+        base = start - start % self.period
+        best = None
+        for r in self.residues:
+            v = base + r
+            if v < start:
+                v += self.period
+            if best is None or v < best:
+                best = v
+        if best is None or (self.hi is not None and best > self.hi):
+            return None
+        return best
+
+    def last_at_or_before(self, x: int | None) -> int | None:
+        if x is None:
+            x = self.hi
+        if x is None:
+            return None
+        end = x if self.hi is None else min(x, self.hi)
+        base = end - end % self.period
+        best = None
+        for r in self.residues:
+            v = base + r
+            if v > end:
+                v -= self.period
+            if best is None or v > best:
+                best = v
+        if best is None or best < self.lo:
+            return None
+        return best
+
+
+def _reduce_period(p: int, residues: frozenset[int]) -> tuple[int, frozenset[int]]:
+    for d in sorted(_divisors(p)):
+        if d == p:
+            break
+        if all(((r + d) % p) in residues for r in residues):
+            return d, frozenset(r % d for r in residues)
+    return p, residues
+
+
+def _divisors(n: int) -> list[int]:
+    out = []
+    i = 1
+    while i * i <= n:
+        if n % i == 0:
+            out.append(i)
+            if i * i != n:
+                out.append(n // i)
+        i += 1
+    return out
+
+
+def _norm_seg(s: Seg) -> Seg | None:
+    if not s.residues:
+        return None
+    p, res = _reduce_period(s.period, s.residues)
+    s = Seg(s.lo, s.hi, p, res)
+    first = s.first_at_or_after(s.lo)
+    if first is None:
+        return None
+    last = s.last_at_or_before(s.hi) if s.hi is not None else None
+    if last is not None and last < first:
+        return None
+    if last is not None and last == first:
+        return Seg(first, first, 1, frozenset({0}))
+    return Seg(first, last, p, res)
+
+
+class USet:
+    """An exact set of integers: a sorted union of disjoint segments."""
+
+    __slots__ = ("segs",)
+
+    def __init__(self, segs: Iterable[Seg] = ()) -> None:
+        normed = [n for s in segs if (n := _norm_seg(s)) is not None]
+        normed.sort(key=lambda s: s.lo)
+        self.segs: tuple[Seg, ...] = tuple(_merge(normed))
+
+    # -- constructors
+    @staticmethod
+    def range(lo: int, hi: int | None = None) -> USet:
+        return USet([Seg(lo, hi, 1, frozenset({0}))])
+
+    @staticmethod
+    def points(values: Iterable[int]) -> USet:
+        vals = sorted(set(values))
+        segs: list[Seg] = []
+        for v in vals:
+            if segs and segs[-1].hi == v - 1:
+                segs[-1] = Seg(segs[-1].lo, v, 1, frozenset({0}))
+            else:
+                segs.append(Seg(v, v, 1, frozenset({0})))
+        return USet(segs)
+
+    @staticmethod
+    def periodic(period: int, residues: Iterable[int], lo: int, hi: int | None = None) -> USet:
+        return USet([Seg(lo, hi, period, frozenset(r % period for r in residues))])
+
+    # -- queries
+    def __bool__(self) -> bool:
+        return bool(self.segs)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, USet) and self.segs == other.segs
+
+    def __hash__(self) -> int:
+        return hash(self.segs)
+
+    def __contains__(self, x: int) -> bool:
+        return any(s.contains(x) for s in self.segs)
+
+    def min(self) -> int | None:
+        return self.segs[0].lo if self.segs else None
+
+    def max(self) -> int | None:
+        if not self.segs:
+            return None
+        if any(s.hi is None for s in self.segs):
+            return None
+        return max(s.hi for s in self.segs if s.hi is not None)
+
+    @property
+    def bounded(self) -> bool:
+        return all(s.hi is not None for s in self.segs)
+
+    def first_at_or_after(self, x: int) -> int | None:
+        cands = [v for s in self.segs if (v := s.first_at_or_after(x)) is not None]
+        return min(cands) if cands else None
+
+    def values(self, start: int | None = None) -> Iterator[int]:
+        """Members in increasing order (possibly infinitely many)."""
+        x = self.min() if start is None else start
+        if x is None:
+            return
+        while True:
+            v = self.first_at_or_after(x)
+            if v is None:
+                return
+            yield v
+            x = v + 1
+
+    def count(self, lo: int, hi: int) -> int:
+        n = 0
+        for s in self.segs:
+            a, b = max(lo, s.lo), hi if s.hi is None else min(hi, s.hi)
+            if a > b:
+                continue
+            for r in s.residues:
+                # members x in [a, b] with x % p == r
+                first = a + ((r - a) % s.period)
+                if first <= b:
+                    n += (b - first) // s.period + 1
+        return n
+
+    # -- algebra
+    def __and__(self, other: USet) -> USet:
+        out = []
+        for a in self.segs:
+            for b in other.segs:
+                lo = max(a.lo, b.lo)
+                his = [h for h in (a.hi, b.hi) if h is not None]
+                hi = min(his) if his else None
+                if hi is not None and hi < lo:
+                    continue
+                p = a.period * b.period // math.gcd(a.period, b.period)
+                if p > MAX_PERIOD:
+                    raise TooComplex(f"period {p}")
+                if a.period == p and b.period == 1:
+                    res = a.residues
+                elif b.period == p and a.period == 1:
+                    res = b.residues
+                else:
+                    res = frozenset(r for r in range(p) if r % a.period in a.residues and r % b.period in b.residues)
+                out.append(Seg(lo, hi, p, res))
+        return USet(out)
+
+    def __or__(self, other: USet) -> USet:
+        # segments of a union may overlap: split into disjoint pieces
+        if not self.segs:
+            return other
+        if not other.segs:
+            return self
+        cuts = sorted({s.lo for s in (*self.segs, *other.segs)}
+                      | {s.hi + 1 for s in (*self.segs, *other.segs) if s.hi is not None})
+        out = []
+        bounds = [*cuts, None]
+        for i in range(len(cuts)):
+            lo, nxt = bounds[i], bounds[i + 1]
+            assert lo is not None
+            hi = None if nxt is None else nxt - 1
+            parts = [s for s in (*self.segs, *other.segs)
+                     if s.lo <= lo and (s.hi is None or (hi is not None and s.hi >= hi))]
+            if not parts:
+                continue
+            p = 1
+            for s in parts:
+                p = p * s.period // math.gcd(p, s.period)
+            if p > MAX_PERIOD:
+                raise TooComplex(f"period {p}")
+            res = frozenset(r for r in range(p) if any(r % s.period in s.residues for s in parts))
+            out.append(Seg(lo, hi, p, res))
+        return USet(out)
+
+    # -- text
+    def describe(self, name: str, max_parts: int = 6) -> str:
+        if not self.segs:
+            return f"no {name}"
+        parts = [_describe_seg(s, name) for s in self.segs]
+        if len(parts) > max_parts:
+            parts = parts[:max_parts] + [f"... ({len(self.segs) - max_parts} more)"]
+        return " or ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"USet({self.describe('x')})"
+
+    def to_json(self) -> list[dict[str, object]]:
+        return [{"min": s.lo, "max": s.hi, "period": s.period, "residues": sorted(s.residues)} for s in self.segs]
+
+
+def _merge(segs: list[Seg]) -> Iterator[Seg]:
+    cur: Seg | None = None
+    for s in segs:
+        if cur is not None and cur.hi is not None and cur.period == s.period and cur.residues == s.residues:
+            nxt = Seg(cur.hi + 1, None, cur.period, cur.residues).first_at_or_after(cur.hi + 1)
+            if nxt == s.lo:
+                cur = Seg(cur.lo, s.hi, cur.period, cur.residues)
+                continue
+        if cur is not None:
+            yield cur
+        cur = s
+    if cur is not None:
+        yield cur
+
+
+def _describe_seg(s: Seg, name: str) -> str:
+    if s.period == 1:
+        if s.hi is None:
+            return f"{name} >= {s.lo}"
+        if s.hi == s.lo:
+            return f"{name} = {s.lo}"
+        return f"{name} in [{s.lo}, {s.hi}]"
+    if len(s.residues) == 1:
+        (r,) = s.residues
+        k0 = (s.lo - r) // s.period
+        form = f"{name} = {s.period}k" + (f" + {r}" if r else "")
+        if s.hi is None:
+            return f"{form}, k >= {k0}"
+        k1 = (s.hi - r) // s.period
+        return f"{form}, k in [{k0}, {k1}]"
+    res = ", ".join(str(r) for r in sorted(s.residues))
+    rng = f"{name} >= {s.lo}" if s.hi is None else f"{name} in [{s.lo}, {s.hi}]"
+    return f"{name} mod {s.period} in {{{res}}}, {rng}"
