@@ -25,6 +25,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Check, solve and plan the shapes of PyTorch CNNs, for every input size at once."""
+
+
 class Format(str, Enum):
     table = "table"
     json = "json"

@@ -360,7 +360,7 @@ def _cond_text(c: Cond) -> str:
 # --------------------------------------------------------------------------- building the domain
 
 
-def _product_form(cond: Cond) -> tuple[int, dict[str, Any]] | None:
+def _product_form(cond: Cond) -> tuple[int | None, dict[str, Any]] | None:
     """``cond`` as ``prod_i phi_i(x_i) == K`` (one univariate factor per symbol), or None."""
     if cond.kind != "eq":
         return None
@@ -373,7 +373,7 @@ def _product_form(cond: Cond) -> tuple[int, dict[str, Any]] | None:
     if not coeff.is_Integer or int(coeff) == 0:
         return None
     if rhs % int(coeff):
-        return (0, {})  # no integer solution at all
+        return None, {}  # no integer solution at all
     groups: dict[str, Any] = {}
     for f in factors:
         syms = free_symbols(f)
@@ -422,6 +422,8 @@ def apply_condition(boxes: list[Box], cond: Cond) -> list[Box]:
     if pf is None:
         raise NotAnalysable("a relation between several symbols")
     target, groups = pf
+    if target is None:
+        return []
     names = sorted(groups)
     if not names:
         return [] if target != 0 else boxes

@@ -1,1 +1,264 @@
-"""(being written)"""
+"""Ops that read several tensors: elementwise arithmetic with broadcasting (add, sub, mul, div,
+maximum, minimum), cat / stack, and the matrix products (matmul, mm, bmm).
+
+Broadcasting (NumPy's rule, as torch's ``infer_size``): shapes are aligned on the right; a
+pair of sizes ``(a, b)`` is fine when ``a == b`` or either is 1, and the result is the
+non-1 size.  With symbolic sizes the engine's conditions are conjunctions of ``ge`` / ``eq``
+/ ``dvd``, so "a == b or b == 1" cannot be stated when ``b`` may or may not be 1.
+shapeplan's reading: **a symbolic size is never treated as the broadcast 1**.  A concrete 1
+broadcasts against anything; any other pair must be equal (an ``eq`` requirement).  So
+``(N, 3, H, W) + (N, 3, 5, 5)`` requires ``H == 5`` and ``W == 5``; torch would also accept
+``H == 1`` there, which shapeplan reports as an error.  Where shapeplan says "valid" the
+output shape is exactly torch's; it only over-reports at symbolic sizes equal to 1.
+
+cat follows ``torch.cat``: ranks equal, every dim but ``dim`` equal, no 0-d tensors.  torch's
+legacy rule that skips 1-D empty tensors (shape ``(0,)``) is modelled for concrete shapes;
+a 1-D input whose symbolic size may be 0 is required to be non-empty (the same "valid means
+exact" reading as above).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sympy
+
+from ..dims import Dim, Shape, fmt, fmt_shape, norm
+from .base import (
+    Param,
+    RuleCtx,
+    choice_t,
+    eq,
+    float_t,
+    ge,
+    int_t,
+    norm_dim,
+    op,
+    opt_t,
+)
+
+# --------------------------------------------------------------------------- broadcasting
+
+
+def same(a: Dim, b: Dim) -> bool:
+    """Structurally equal sizes (surely equal at every input size)."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b
+    return norm(sympy.expand(sympy.sympify(a) - b)) == 0
+
+
+def surely_positive(d: Dim) -> bool:
+    if isinstance(d, int):
+        return d > 0
+    return bool(d.is_positive)
+
+
+def broadcast_pair(ctx: RuleCtx, a: Dim, b: Dim, where: str, hint: str | None = None) -> Dim:
+    """The broadcast of two sizes, requiring what torch requires (symbolic sizes: never 1)."""
+    if same(a, b):
+        return a
+    if isinstance(a, int) and isinstance(b, int):
+        if a == 1:
+            return b
+        if b == 1:
+            return a
+    elif a == 1:
+        return b
+    elif b == 1:
+        return a
+    both = isinstance(a, int) and isinstance(b, int)
+    ctx.require(
+        eq(a, b), "broadcast",
+        f"cannot broadcast {where}: sizes {fmt(a)} and {fmt(b)} "
+        + ("differ and neither is 1" if both else "must be equal (a symbolic size is not taken as the broadcast 1)"),
+        hint=hint or "broadcast sizes must be equal, or one of them 1 "
+                     "(shapeplan treats a symbolic size as not 1)",
+        show=norm(a - b),
+    )
+    return b if isinstance(b, int) else a
+
+
+def broadcast_shapes(ctx: RuleCtx, shapes: Sequence[Shape], what: str = "the inputs") -> Shape:
+    """torch's ``infer_size`` over several shapes."""
+    rank = max((len(s) for s in shapes), default=0)
+    out: list[Dim] = []
+    shown = " and ".join(fmt_shape(s) for s in shapes)
+    for i in range(rank):
+        k = rank - 1 - i  # index from the right
+        acc: Dim | None = None
+        for s in shapes:
+            j = len(s) - rank + i
+            if j < 0:
+                continue
+            acc = s[j] if acc is None else broadcast_pair(ctx, acc, s[j], f"{what} {shown} at dim {i} (-{k + 1})")
+        assert acc is not None
+        out.append(norm(acc))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- elementwise
+
+
+def _binary(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    other = a.get("other")
+    if len(xs) == 2:
+        if other is not None:
+            ctx.fail("arity", "got a second tensor in `from` and a scalar `other`; give one of them",
+                     hint="drop `other`, or read one tensor", param="other")
+        return broadcast_shapes(ctx, xs)
+    if other is None:
+        ctx.fail("arity", "needs a second operand: list two tensors in `from`, or give a scalar `other`",
+                 param="other")
+    return xs[0]
+
+
+_NUMBER = float_t()
+
+
+@op("add", Param("other", opt_t(_NUMBER), None), Param("alpha", _NUMBER, 1), n_inputs=(1, 2))
+def add(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """torch.add(input, other, alpha=1): the broadcast shape of the inputs."""
+    return _binary(ctx, xs, a)
+
+
+@op("sub", Param("other", opt_t(_NUMBER), None), Param("alpha", _NUMBER, 1), n_inputs=(1, 2))
+def sub(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """torch.sub(input, other, alpha=1): the broadcast shape of the inputs."""
+    return _binary(ctx, xs, a)
+
+
+@op("mul", Param("other", opt_t(_NUMBER), None), n_inputs=(1, 2))
+def mul(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """torch.mul(input, other): the broadcast shape of the inputs."""
+    return _binary(ctx, xs, a)
+
+
+@op("div", Param("other", opt_t(_NUMBER), None), Param("rounding_mode", opt_t(choice_t("trunc", "floor")), None),
+    n_inputs=(1, 2))
+def div(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """torch.div(input, other, rounding_mode=None): the broadcast shape of the inputs."""
+    return _binary(ctx, xs, a)
+
+
+@op("maximum", n_inputs=(2, 2), aliases=("minimum",))
+def maximum(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """torch.maximum / torch.minimum(input, other): the broadcast shape of the inputs."""
+    return broadcast_shapes(ctx, xs)
+
+
+# --------------------------------------------------------------------------- cat / stack
+
+
+@op("cat", Param("dim", int_t(None), 0), n_inputs=(1, None), call_style="list", aliases=("concat", "concatenate"))
+def cat(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """torch.cat(tensors, dim=0): the sizes along ``dim`` add up; every other dim must match."""
+    for i, x in enumerate(xs):
+        if len(x) == 0:
+            ctx.fail("rank", f"cannot concatenate the zero-dimensional tensor at position {i}",
+                     hint="unsqueeze it first (torch.stack adds a dim for you)")
+    # torch skips 1-D empty tensors (a legacy rule); a symbolic 1-D size is taken as non-empty
+    kept = []
+    for i, x in enumerate(xs):
+        if len(x) == 1 and isinstance(x[0], int) and x[0] == 0:
+            continue
+        if len(x) == 1 and not surely_positive(x[0]):
+            ctx.require(ge(x[0], 1), "cat-empty",
+                        f"input {i} is 1-D of size {fmt(x[0])}; torch.cat skips such a tensor when it is empty, "
+                        "which shapeplan does not model", hint="make sure this input is never empty", show=x[0])
+        kept.append((i, x))
+    if not kept:
+        return (0,)
+    i0, ref = kept[0]
+    d = norm_dim(a["dim"], len(ref), ctx)
+    total: Dim = 0
+    for i, x in kept:
+        if len(x) != len(ref):
+            ctx.fail("rank", f"inputs must have the same number of dims, got {len(ref)}D {fmt_shape(ref)} "
+                             f"(input {i0}) and {len(x)}D {fmt_shape(x)} (input {i})")
+        for j, (u, v) in enumerate(zip(ref, x, strict=True)):
+            if j == d or same(u, v):
+                continue
+            ctx.require(
+                eq(v, u), "cat-mismatch",
+                f"inputs must match in every dim but dim {d}: input {i0} {fmt_shape(ref)} and input {i} "
+                f"{fmt_shape(x)} differ at dim {j} ({fmt(u)} vs {fmt(v)})",
+                hint=f"concatenate along dim {j}, or make the other sizes equal", show=norm(u - v),
+            )
+        total = norm(total + x[d])
+    return (*ref[:d], total, *ref[d + 1:])
+
+
+@op("stack", Param("dim", int_t(None), 0), n_inputs=(1, None), call_style="list")
+def stack(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """torch.stack(tensors, dim=0): equal shapes; a new dim of size len(tensors) at ``dim``."""
+    ref = xs[0]
+    d = norm_dim(a["dim"], len(ref) + 1, ctx)
+    for i, x in enumerate(xs[1:], 1):
+        if len(x) != len(ref):
+            ctx.fail("rank", f"expects tensors of equal size, got {fmt_shape(ref)} (input 0) and {fmt_shape(x)} "
+                             f"(input {i})")
+        for j, (u, v) in enumerate(zip(ref, x, strict=True)):
+            if not same(u, v):
+                ctx.require(eq(v, u), "stack-mismatch",
+                            f"expects tensors of equal size, got {fmt_shape(ref)} (input 0) and {fmt_shape(x)} "
+                            f"(input {i}), which differ at dim {j}",
+                            hint="stack needs identical shapes (torch.cat joins along an existing dim)",
+                            show=norm(u - v))
+    return (*ref[:d], len(xs), *ref[d:])
+
+
+# --------------------------------------------------------------------------- matrix products
+
+
+def _inner(ctx: RuleCtx, k1: Dim, k2: Dim, x1: Shape, x2: Shape) -> None:
+    if same(k1, k2):
+        return
+    ctx.require(eq(k1, k2), "matmul-inner",
+                f"cannot multiply {fmt_shape(x1)} by {fmt_shape(x2)}: inner sizes {fmt(k1)} and {fmt(k2)} differ",
+                hint="the last dim of the first operand must equal the second-to-last (or only) dim of the second",
+                show=norm(k1 - k2))
+
+
+@op("matmul", n_inputs=(2, 2))
+def matmul(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """torch.matmul(input, other): dot, matrix-vector, matrix product, batched with broadcasting."""
+    x1, x2 = xs
+    if not x1 or not x2:
+        ctx.fail("rank", f"needs both operands at least 1D, got {fmt_shape(x1)} and {fmt_shape(x2)}")
+    k1 = x1[-1]
+    k2 = x2[-2] if len(x2) >= 2 else x2[0]
+    _inner(ctx, k1, k2, x1, x2)
+    if len(x1) <= 2 and len(x2) <= 2:
+        batch: Shape = ()
+    else:
+        batch = broadcast_shapes(ctx, [x1[:-2], x2[:-2]], "the batch dims of")
+    rows = (x1[-2],) if len(x1) >= 2 else ()
+    cols = (x2[-1],) if len(x2) >= 2 else ()
+    return (*batch, *rows, *cols)
+
+
+@op("mm", n_inputs=(2, 2))
+def mm(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """torch.mm(input, mat2): (n, m) @ (m, p) -> (n, p)."""
+    x1, x2 = xs
+    if len(x1) != 2 or len(x2) != 2:
+        ctx.fail("rank", f"needs two matrices (2D), got {fmt_shape(x1)} and {fmt_shape(x2)}",
+                 hint="torch.matmul handles vectors and batches")
+    _inner(ctx, x1[1], x2[0], x1, x2)
+    return (x1[0], x2[1])
+
+
+@op("bmm", n_inputs=(2, 2))
+def bmm(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """torch.bmm(input, mat2): (b, n, m) @ (b, m, p) -> (b, n, p); no broadcasting."""
+    x1, x2 = xs
+    if len(x1) != 3 or len(x2) != 3:
+        ctx.fail("rank", f"needs two 3D batches of matrices, got {fmt_shape(x1)} and {fmt_shape(x2)}",
+                 hint="torch.matmul broadcasts other ranks")
+    if not same(x1[0], x2[0]):
+        ctx.require(eq(x1[0], x2[0]), "bmm-batch",
+                    f"needs equal batch sizes, got {fmt(x1[0])} and {fmt(x2[0])}",
+                    hint="bmm does not broadcast; use torch.matmul", show=norm(x1[0] - x2[0]))
+    _inner(ctx, x1[2], x2[1], x1, x2)
+    return (x1[0], x1[1], x2[2])
