@@ -95,6 +95,30 @@ def check(
     raise typer.Exit(code)
 
 
+@app.command()
+def ops(
+    name: Annotated[str | None, typer.Argument(help="show one op's parameters", show_default=False)] = None,
+) -> None:
+    """List the supported ops (PyTorch names) and their parameters."""
+    from .ops import REGISTRY
+    from .ops.base import REQUIRED
+
+    if name is not None:
+        spec = REGISTRY.get(name)
+        if spec is None:
+            _err(f"error[unknown-op]: unknown op {name!r}")
+            raise typer.Exit(2)
+        typer.echo(f"{spec.name}  ({spec.torch_name}, {spec.kind})")
+        for p in spec.params:
+            default = "required" if p.default is REQUIRED else f"default {p.default!r}"
+            extra = ", may be auto" if p.auto else ""
+            typer.echo(f"  {p.name}: {getattr(p.conv, '__name__', '')} ({default}{extra})")
+        return
+    for n in sorted(REGISTRY, key=str.lower):
+        spec = REGISTRY[n]
+        typer.echo(f"{n:28} {spec.torch_name}({', '.join(p.name for p in spec.params)})")
+
+
 def main() -> None:
     """Entry point of the ``shapeplan`` console script."""
     try:

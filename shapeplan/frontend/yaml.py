@@ -42,6 +42,7 @@ TOP_KEYS = ("name", "input", "inputs", "symbols", "layers", "outputs", "blocks",
 LAYER_KEYS = ("name", "op", "args", "from", "expect", "block", "repeat")
 MAX_LAYERS = 100_000
 MAX_BLOCK_DEPTH = 16
+_FAILED = "\x00failed"  # scope entry of a layer that had an error: readers stay silent
 
 
 def _suggest(word: str, options: Any) -> str | None:
@@ -263,6 +264,8 @@ class _Expander:
             if not isinstance(s, str):
                 ctx.error("bad-from", f"`from` takes layer or input names, got {s!r}"[:200], p, layer=name)
                 return None
+            if scope.get(s) == _FAILED:
+                return None  # already reported where it failed
             if s not in scope:
                 close = _suggest(s, scope)
                 ctx.error("unknown-from", f"{name} reads {s!r}, which is no layer or input here", p,
@@ -300,6 +303,7 @@ class _Expander:
             return None
         inputs = self._from(raw, lpath, scope, prev, name)
         if inputs is None:
+            self._failed(scope, local, name, prefix)
             return None
         if is_block:
             out = self.block_instance(raw, lpath, name, inputs, depth)
@@ -308,7 +312,13 @@ class _Expander:
         self.defined.add(name)
         if out is not None:
             scope[local or name[len(prefix):]] = out
+        else:
+            self._failed(scope, local, name, prefix)
         return out
+
+    @staticmethod
+    def _failed(scope: dict[str, str], local: str | None, name: str, prefix: str) -> None:
+        scope[local or name[len(prefix):]] = _FAILED
 
     def plain(self, raw: dict[str, Any], lpath: tuple[Any, ...], name: str, opname: str,
               inputs: tuple[str, ...]) -> str | None:
@@ -317,7 +327,7 @@ class _Expander:
         if spec is None:
             close = _suggest(opname, REGISTRY)
             ctx.error("unknown-op", f"unknown op {opname!r}", (*lpath, "op"), layer=name,
-                      hint=f"did you mean {close!r}?" if close else "see `shapeplan schema` for the supported ops")
+                      hint=f"did you mean {close!r}?" if close else "`shapeplan ops` lists the supported ops")
             return None
         args = raw.get("args", [])
         if not isinstance(args, list):
@@ -542,7 +552,14 @@ def network_from_doc(doc: Doc) -> Network:
             ctx.diags.append(Diagnostic("warning", "unused-symbol", f"symbol {s} is bounded but no input uses it",
                                         location=doc.loc("symbols", s)))
     if any(d.severity == "error" for d in ctx.diags):
-        raise InputError(ctx.diags[0].message, diagnostics=ctx.diags)
+        # an error inside a block is reported once, not once per instance
+        seen: set[tuple[str, Location | None]] = set()
+        unique = []
+        for d in ctx.diags:
+            if (d.code, d.location) not in seen:
+                seen.add((d.code, d.location))
+                unique.append(d)
+        raise InputError(unique[0].message, diagnostics=unique)
     net = Network(name, inputs, tuple(exp.layers), tuple(outputs), symbols, doc.file, input_locs)
     g = net.graph
     if not nx.is_directed_acyclic_graph(g):

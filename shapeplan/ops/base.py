@@ -219,10 +219,13 @@ def float_t(minimum: float | None = None, positive: bool = False) -> Converter:
     return conv
 
 
-def bool_t(v: Any) -> bool:
+def bool_t(v: Any) -> bool:  # noqa: D103
     if not isinstance(v, bool):
         raise ArgError(f"expected true or false, got {_show(v)}")
     return v
+
+
+bool_t.__name__ = "bool"
 
 
 def choice_t(*options: str) -> Converter:
