@@ -300,7 +300,7 @@ class Domain:
         while boxes:
             progressed = False
             for box in boxes:
-                lists = [list(itertools.takewhile(lambda v, t=t: v <= t, box[s].values())) for s in self.symbols]
+                lists = [_upto(box[s], t) for s in self.symbols]
                 for combo in itertools.product(*lists):
                     if combo in seen:
                         continue
@@ -348,6 +348,15 @@ class Domain:
             "boxes": [{s: box[s].to_json() for s in self.symbols} for box in self.boxes],
             "residual": [_cond_text(c) for c in self.residual],
         }
+
+
+def _upto(u: USet, t: int) -> list[int]:
+    out = []
+    for v in u.values():
+        if v > t:
+            break
+        out.append(v)
+    return out
 
 
 def _cond_text(c: Cond) -> str:
@@ -448,16 +457,16 @@ def apply_condition(boxes: list[Box], cond: Cond) -> list[Box]:
             for sg in signs:
                 if any(v < 0 and not can_neg[s] for s, v in zip(names, (a * b for a, b in zip(values, sg)))):
                     continue
-                new = dict(box)
+                cand: Box = dict(box)
                 for s, v in zip(names, (a * b for a, b in zip(values, sg))):
                     key = (s, v)
                     if key not in cache:
                         cache[key] = box[s] & univariate(Cond("eq", groups[s], v), s, box[s].min() or 1)
-                    new[s] = cache[key]
-                    if not new[s]:
+                    cand[s] = cache[key]
+                    if not cand[s]:
                         break
                 else:
-                    out.append(new)
+                    out.append(cand)
                     _check_box_count(out)
     return out
 

@@ -140,8 +140,8 @@ def emit(net: Network | Report, *, trace: bool = False) -> str:
                     src = call_source(spec, ins, args).replace(f"nn.{spec.name}(", f"nn.{lazy[0]}(", 1)
                     note = f"  # {lazy[1]} = {formula}"
                 else:
-                    for p in sym_params:
-                        used_symbols |= set(_syms(args[p]))
+                    for pname in sym_params:
+                        used_symbols |= set(_syms(args[pname]))
                     src = call_source(spec, ins, args)
             else:
                 src = call_source(spec, ins, args)

@@ -86,8 +86,9 @@ def test_missing_file_and_directory(tmp_path):
 
 
 def test_import_and_check_do_not_import_torch():
-    code = ("import sys, shapeplan; shapeplan.check(%r); "
-            "from shapeplan.cli import app; sys.exit('torch' in sys.modules)") % str(EX / "lenet.yaml")
+    path = str(EX / "lenet.yaml")
+    code = (f"import sys, shapeplan; shapeplan.check({path!r}); "
+            "from shapeplan.cli import app; sys.exit('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 
 

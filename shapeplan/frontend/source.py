@@ -122,7 +122,7 @@ class _Builder:
                     key = str(key).lower() if isinstance(key, bool) else str(key)
                 if key in out:
                     raise InputError(f"duplicate key {key!r}", code="yaml", location=_mark(key_node, self.file))
-                self.locs[(*path, key)] = _mark(key_node, self.file)
+                self.locs[path + (key,)] = _mark(key_node, self.file)
                 out[key] = self.build(value_node, (*path, key), depth + 1)
             return out
         raise InputError("unsupported YAML node", code="yaml", location=_mark(node, self.file))  # pragma: no cover

@@ -225,7 +225,7 @@ class _Expander:
         if not isinstance(raw_layers, list):
             ctx.error("bad-layers", "`layers` must be a list of layers", path)
             return None
-        for i, raw in enumerate(raw_layers):
+        for raw in raw_layers:
             if isinstance(raw, dict) and isinstance(raw.get("name"), str):
                 self.explicit.add(prefix + raw["name"])
                 if "block" not in raw and valid_layer_name(raw["name"]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dims import Dim, Shape, free_symbols, fmt, norm
+from ..dims import Dim, Shape, fmt, free_symbols, norm
 from .base import Param, RuleCtx, bool_t, eq, int_t, last_dim, op
 
 
