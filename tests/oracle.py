@@ -74,8 +74,8 @@ def torch_call_source(op: str, n_inputs: int, args: Sequence[Any] = (),
     spec = REGISTRY[op]
     bound = bind(spec, args, kwargs or {})
     names = [f"x{i}" for i in range(n_inputs)]
-    if spec.kind == "module":
-        return call_source(spec, names, bound) + "(" + ", ".join(names) + ")"
+    if spec.kind == "module":  # eval mode: the SPEC's meaning of "valid"
+        return call_source(spec, names, bound) + ".eval()(" + ", ".join(names) + ")"
     return call_source(spec, names, bound)
 
 
@@ -88,7 +88,7 @@ def torch_shape(op: str, shapes: Sequence[Sequence[int]], args: Sequence[Any] = 
     src = torch_call_source(op, len(shapes), args, kwargs)
     env: dict[str, Any] = {"torch": torch, "nn": torch.nn, "F": F}
     for i, s in enumerate(shapes):
-        env[f"x{i}"] = torch.zeros(*s, dtype=dtype or torch.float32)
+        env[f"x{i}"] = torch.zeros(tuple(s), dtype=dtype or torch.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
