@@ -16,6 +16,17 @@ from .domain import Domain
 from .errors import Diagnostic, InputError, Location, ShapeError, ShapeplanError
 from .ir import Layer, Network
 
+
+def flat_features(layers: object, input_shape: object) -> object:
+    """In-features for a Linear after ``layers`` (an nn.Sequential or a list of modules).
+
+    ``input_shape``: ints or symbol names, without the batch dim or with it.  Returns an
+    int, or a sympy expression when symbols remain.  Static: the modules are not run.
+    """
+    from .torch_modules import flat_features as _ff
+
+    return _ff(layers, input_shape)  # type: ignore[arg-type]
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -30,5 +41,6 @@ __all__ = [
     "ShapeError",
     "ShapeplanError",
     "check",
+    "flat_features",
     "load",
 ]

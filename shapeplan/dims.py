@@ -91,6 +91,11 @@ class FloorDiv(sympy.Function):
             return cls(inner_base + r * a, sympy.Integer(int(a) * d))
         return None
 
+    def _sympystr(self, printer: StrPrinter) -> str:
+        """Print as Python floor division, also inside plain ``str(expr)``."""
+        base, d = self.args
+        return f"{printer.parenthesize(base, PRECEDENCE['Mul'])}//{d}"
+
     def _eval_is_nonnegative(self) -> bool | None:
         return self.args[0].is_nonnegative  # type: ignore[no-any-return]
 
