@@ -96,6 +96,61 @@ def check(
 
 
 @app.command()
+def solve(
+    file: Annotated[Path, typer.Argument(help="net.yaml", show_default=False)],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write the YAML with auto/solve filled in")] = None,
+    format: Annotated[Format, typer.Option("--format", "-f", help="table or json")] = Format.table,
+    limit: Annotated[int, typer.Option(help="at most this many solutions")] = 20,
+) -> None:
+    """Fill `auto` values and find `solve` unknowns; print the valid input sizes."""
+    from . import api
+    from .dims import fmt
+    from .frontend.source import read_text
+    from .render import diagnostics_text
+    from .solve import filled_yaml
+    from .solve import solve as run_solve
+
+    try:
+        net = api.load(file)
+        res = run_solve(net, limit=limit)
+    except ShapeplanError as e:
+        if format is Format.json:
+            typer.echo(json.dumps(_fail_json(str(file), e), indent=2))
+        else:
+            _err(str(e))
+        raise typer.Exit(e.exit_code) from None
+    diags = res.diagnostics if (res.unknowns and not res.solutions) else res.report.diagnostics + res.diagnostics
+    if format is Format.json:
+        doc = res.report.to_json()
+        doc["auto"] = {f"{k[0]}.{k[1]}": fmt(v) for k, v in res.auto.items()}
+        doc["unknowns"] = [f"{k[0]}.{k[1]}" for k in res.unknowns]
+        doc["solutions"] = [{f"{k[0]}.{k[1]}": v for k, v in s.values.items()} for s in res.solutions]
+        doc["diagnostics"] = [d.to_json() for d in diags]
+        doc["ok"] = res.ok
+        typer.echo(json.dumps(doc, indent=2))
+    else:
+        for (layer, p), v in res.auto.items():
+            typer.echo(f"{layer}.{p} = {fmt(v)}   (auto)")
+        for i, sol in enumerate(res.solutions):
+            vals = ", ".join(f"{k[0]}.{k[1]} = {v}" for k, v in sol.values.items())
+            typer.echo(f"solution {i + 1}: {vals}" + ("" if i else f"   (valid inputs: {sol.report.domain})"))
+        if res.report.errors or (res.unknowns and not res.solutions):
+            typer.echo("valid inputs: none")
+        else:
+            typer.echo(f"valid inputs: {res.report.domain}")
+            small = res.report.domain.smallest()
+            if small:
+                typer.echo("smallest input: " + ", ".join(f"{k}={v}" for k, v in small.items()))
+        _err(diagnostics_text(diags))
+    if output is not None and res.ok:
+        text, skipped = filled_yaml(read_text(file), res)
+        output.write_text(text)
+        for s in skipped:
+            _err(f"note: {s}")
+    raise typer.Exit(0 if res.ok else 1)
+
+
+@app.command()
 def ops(
     name: Annotated[str | None, typer.Argument(help="show one op's parameters", show_default=False)] = None,
 ) -> None:
