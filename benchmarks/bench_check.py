@@ -12,8 +12,8 @@ Prints timings and RATIOS measured in the same run (nothing is asserted about ti
   4. scaling: chains of 100 / 1,000 / 10,000 layers checked symbolically, time per layer;
   5. peak Python memory (tracemalloc) of a check of ResNet-50.
 
-Options: ``--quick`` (fewer repetitions, chains up to 1,000), ``--profile`` (cProfile of the
-10,000-layer chain, top functions by cumulative and internal time).
+Options: ``--quick`` (fewer repetitions, chains up to 1,000), ``--profile`` (cProfile of a first
+check of a 3,000-layer chain of unpadded convs, the slowest case; top functions).
 The whole run takes about 1-2 minutes on 2 cores.
 """
 
@@ -23,6 +23,7 @@ import argparse
 import cProfile
 import gc
 import io
+import json
 import os
 import platform
 import pstats
@@ -286,6 +287,7 @@ def bench_torch(warm: float, reps: int) -> None:
 
     variants = [
         ("named Dim (N, H, W)", {0: Dim("N"), 2: Dim("H"), 3: Dim("W")}),
+        ("named Dim, H, W min=33", {0: Dim("N"), 2: Dim("H", min=33), 3: Dim("W", min=33)}),
         ("Dim.AUTO (N, H, W)", {0: Dim.AUTO, 2: Dim.AUTO, 3: Dim.AUTO}),
     ]
     for label, dyn in variants:
@@ -293,7 +295,7 @@ def bench_torch(warm: float, reps: int) -> None:
             t_exp, ep = timed(lambda: export(dyn))
         except Exception as e:  # noqa: BLE001 - report, do not die
             msg = " ".join(str(e).split())
-            row(f"torch.export.export, {label}", "FAILED", f"{type(e).__name__}: {msg[:300]}")
+            row(f"torch.export.export, {label}", "FAILED", f"{type(e).__name__}: {msg[:420]}")
             continue
         t_exp2, _ = timed(lambda: export(dyn))
         row(f"torch.export.export, {label}, 1st", ms(t_exp), f"ratio export/shapeplan-warm {t_exp / warm:,.0f}x")
@@ -352,35 +354,74 @@ def bench_cli(reps: int) -> None:
     print(f"  (CLI run as {cli[0]}, the console script, not through a pyenv shim)")
 
 
-def bench_scaling(sizes: tuple[int, ...], kinds: tuple[str, ...]) -> dict[tuple[str, int], float]:
-    import shapeplan
-    from shapeplan.check import run_check
+SCALING_CHILD = r"""
+import gc, json, statistics, sys, time
+sys.path.insert(0, sys.argv[1])
+import bench_check as b, shapeplan
+from shapeplan.check import run_check
+shapeplan.check("examples/lenet.yaml")  # global warm-up (imports, registry, sympy) on another net
+n, kind = int(sys.argv[2]), sys.argv[3]
+d = b.chain_dict(n, kind)
+t = time.perf_counter(); net = shapeplan.load(d); t_load = time.perf_counter() - t
+t = time.perf_counter(); rep = run_check(net); t_first = time.perf_counter() - t
+warm = []
+for _ in range(3 if n <= 1000 else 1):
+    gc.collect()
+    t = time.perf_counter(); run_check(net); warm.append(time.perf_counter() - t)
+print(json.dumps({"load": t_load, "first": t_first, "warm": statistics.median(warm),
+                  "ok": rep.ok, "domain": str(rep.domain)}))
+"""
 
-    section("4. scaling: chains checked symbolically (warm; load and run_check separately)")
-    out: dict[tuple[str, int], float] = {}
+
+def bench_scaling(sizes: tuple[int, ...], kinds: tuple[str, ...]) -> dict[tuple[str, int], dict[str, Any]]:
+    section("4. scaling: chains checked symbolically, each in a fresh process")
+    print("  first = run_check on a net whose expressions this process has not seen (sympy caches cold\n"
+          "  for them; the process is warmed up on lenet first); warm = run_check again on the same net.")
+    out: dict[tuple[str, int], dict[str, Any]] = {}
     for kind in kinds:
         for n in sizes:
-            d = chain_dict(n, kind)
-            reps = 3 if n <= 1000 else 1
-            t_load, _ = median_time(lambda: shapeplan.load(d), reps)
-            net = shapeplan.load(d)
-            t_run, times = median_time(lambda: run_check(net), reps)
-            rep = run_check(net)
-            assert rep.ok or kind == "conv_pad0", [str(x) for x in rep.diagnostics[:3]]
-            total = t_load + t_run
-            out[(kind, n)] = total
-            row(f"{kind:<9} {n:>6} layers: load {t_load * 1e3:8.1f} ms + check", ms(t_run),
-                f"{total / n * 1e6:6.0f} us/layer  (domain: {str(rep.domain)[:50]})")
-        first, last = out[(kind, sizes[0])], out[(kind, sizes[-1])]
-        row(f"{kind}: per-layer cost {sizes[-1]} vs {sizes[0]} layers",
-            f"{(last / sizes[-1]) / (first / sizes[0]):.2f}x", "1.00x = linear")
+            p = subprocess.run([sys.executable, "-c", SCALING_CHILD, str(Path(__file__).parent), str(n), kind],
+                               cwd=ROOT, capture_output=True, text=True)
+            if p.returncode != 0:
+                row(f"{kind} {n}", "FAILED", p.stderr[-300:])
+                continue
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+            out[(kind, n)] = r
+            row(f"{kind:<9} {n:>6} layers: load {r['load'] * 1e3:7.1f} ms, first check", ms(r["first"]),
+                f"{r['first'] / n * 1e6:6.0f} us/layer first, {r['warm'] / n * 1e6:5.0f} us/layer warm, "
+                f"load {r['load'] / n * 1e6:3.0f} us/layer  ({r['domain'][:40]})")
+        if (kind, sizes[0]) in out and (kind, sizes[-1]) in out:
+            a, z = out[(kind, sizes[0])], out[(kind, sizes[-1])]
+            f = (z["first"] / sizes[-1]) / (a["first"] / sizes[0])
+            w = (z["warm"] / sizes[-1]) / (a["warm"] / sizes[0])
+            row(f"{kind}: per-layer cost, {sizes[-1]} vs {sizes[0]} layers", f"{f:.2f}x first",
+                f"{w:.2f}x warm   (1.00x = linear)")
     return out
+
+
+MEMORY_CHILD = r"""
+import json, sys, tracemalloc
+sys.path.insert(0, sys.argv[1])
+import bench_check as b, shapeplan
+tracemalloc.start()
+rep = shapeplan.check(b.resnet50_dict())
+cur, peak = tracemalloc.get_traced_memory()
+print(json.dumps({"peak": peak, "cur": cur, "ok": rep.ok}))
+"""
 
 
 def bench_memory() -> None:
     import shapeplan
 
     section("5. peak memory (tracemalloc), ResNet-50 check")
+    p = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(Path(__file__).parent)], cwd=ROOT,
+                       capture_output=True, text=True)
+    if p.returncode == 0:
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+        row("peak, first check in a fresh process (after import)", f"{r['peak'] / 2**20:10.2f} MiB",
+            f"still allocated after: {r['cur'] / 2**20:.2f} MiB (report + sympy/shapeplan caches)")
+    else:
+        row("peak, first check in a fresh process", "FAILED", p.stderr[-300:])
     d = resnet50_dict()
     shapeplan.check(d)  # warm caches first: measure the check itself
     gc.collect()
@@ -388,15 +429,15 @@ def bench_memory() -> None:
     rep = shapeplan.check(d)
     cur, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    row("peak traced memory during a warm check (load + check)", f"{peak / 2**20:10.2f} MiB",
-        f"retained by the report {cur / 2**20:.2f} MiB, {len(rep.layers)} layers")
+    row("peak, warm check (load + check)", f"{peak / 2**20:10.2f} MiB",
+        f"still allocated after: {cur / 2**20:.2f} MiB (the report), {len(rep.layers)} layers")
 
 
 def profile_chain(n: int, kind: str) -> None:
     import shapeplan
     from shapeplan.check import run_check
 
-    section(f"profile: {kind} chain of {n} layers (load + run_check)")
+    section(f"profile: {kind} chain of {n} layers, first check in this process (load + run_check)")
     d = chain_dict(n, kind)
     pr = cProfile.Profile()
     pr.enable()
@@ -422,7 +463,7 @@ def machine() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions, chains up to 1,000 layers")
-    ap.add_argument("--profile", action="store_true", help="cProfile the 10,000-layer chain")
+    ap.add_argument("--profile", action="store_true", help="cProfile a first check of a 3,000-layer conv_pad0 chain")
     ap.add_argument("--skip-torch", action="store_true", help="skip section 2 (torch.export / meta)")
     args = ap.parse_args()
     reps = 3 if args.quick else 7
@@ -436,7 +477,7 @@ def main() -> None:
     bench_scaling(sizes, ("conv_pad1", "linear", "conv_pad0"))
     bench_memory()
     if args.profile:
-        profile_chain(sizes[-1], "conv_pad1")
+        profile_chain(3000, "conv_pad0")
     print(f"\ntotal benchmark time {time.perf_counter() - t0:.0f} s")
 
 

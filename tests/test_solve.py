@@ -1,0 +1,63 @@
+"""solve: unknowns found by exact enumeration, auto values, the filled YAML, the CLI."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+import shapeplan
+from shapeplan.cli import app
+from shapeplan.solve import filled_yaml, solve
+
+NET = """input: [N, 3, H, W]
+layers:
+  - {name: c1, op: Conv2d, in_channels: auto, out_channels: 8, kernel_size: 5, padding: solve, expect: [N, 8, H, W]}
+  - {name: c2, op: Conv2d, in_channels: auto, out_channels: 8, kernel_size: 3, stride: 2, padding: solve,
+     expect: [N, 8, (H + 1) // 2, (W + 1) // 2]}
+  - {name: fc, op: Linear, in_features: auto, out_features: 4}
+"""
+
+
+def test_padding_that_keeps_the_size():
+    res = solve(shapeplan.load(NET))
+    assert res.ok
+    assert res.solutions[0].values == {("c1", "padding"): 2, ("c2", "padding"): 1}
+    assert len(res.solutions) == 1  # no other padding keeps the size for every H
+    assert res.auto[("c2", "in_channels")] == 8
+
+
+def test_no_solution_says_so():
+    res = solve(shapeplan.load(NET.replace("kernel_size: 5", "kernel_size: 4")))
+    assert not res.ok and not res.solutions
+    (d,) = res.diagnostics
+    assert d.code == "no-solution" and "c1.padding" in d.message
+
+
+def test_out_features_from_expect():
+    text = "input: [N, 20]\nlayers:\n  - {name: fc, op: Linear, in_features: 20, out_features: solve, expect: [N, 7]}\n"
+    res = solve(shapeplan.load(text))
+    assert [s.values for s in res.solutions] == [{("fc", "out_features"): 7}]
+
+
+def test_filled_yaml_loads_back_to_the_same_shapes():
+    res = solve(shapeplan.load(NET))
+    text, skipped = filled_yaml(NET, res)
+    assert "solve" not in text
+    assert "padding: 2" in text and "in_channels: 3" in text and "in_channels: 8" in text
+    # fc's in_features is (W + 1)//2: it depends on the input size, so it stays auto
+    assert "in_features: auto" in text and any("fc.in_features" in s for s in skipped)
+    rep = shapeplan.check(text)
+    assert rep.ok and rep.shapes == res.solutions[0].report.shapes
+
+
+def test_cli_solve(tmp_path):
+    f = tmp_path / "n.yaml"
+    f.write_text(NET)
+    out = tmp_path / "o.yaml"
+    r = CliRunner().invoke(app, ["solve", str(f), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "c1.padding = 2" in r.stdout
+    assert shapeplan.check(out).ok
+    bad = tmp_path / "b.yaml"
+    bad.write_text(NET.replace("kernel_size: 5", "kernel_size: 4"))
+    r = CliRunner().invoke(app, ["solve", str(bad)])
+    assert r.exit_code == 1 and "error[no-solution]" in r.stderr
