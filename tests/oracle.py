@@ -88,7 +88,8 @@ def torch_shape(op: str, shapes: Sequence[Sequence[int]], args: Sequence[Any] = 
     src = torch_call_source(op, len(shapes), args, kwargs)
     env: dict[str, Any] = {"torch": torch, "nn": torch.nn, "F": F}
     for i, s in enumerate(shapes):
-        env[f"x{i}"] = torch.zeros(tuple(s), dtype=dtype or torch.float32)
+        dims = tuple(s[0]) if len(s) == 1 and isinstance(s[0], (tuple, list)) else tuple(s)  # [()] is 0-d
+        env[f"x{i}"] = torch.zeros(dims, dtype=dtype or torch.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
