@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import gc
 import io
 import json
@@ -33,8 +34,9 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -135,6 +137,7 @@ def chain_dict(n_layers: int, kind: str) -> dict[str, Any]:
         domain condition grows (H >= 2k + 1): tests expression growth;
     kind "linear": Linear(16, 16) / ReLU alternating on [N, 16].
     """
+    pair: list[dict[str, Any]]
     if kind == "linear":
         pair = [{"op": "Linear", "in_features": 16, "out_features": 16}, {"op": "ReLU"}]
         inp: list[Any] = ["N", 16]
@@ -292,12 +295,12 @@ def bench_torch(warm: float, reps: int) -> None:
     ]
     for label, dyn in variants:
         try:
-            t_exp, ep = timed(lambda: export(dyn))
+            t_exp, ep = timed(functools.partial(export, dyn))
         except Exception as e:  # noqa: BLE001 - report, do not die
             msg = " ".join(str(e).split())
             row(f"torch.export.export, {label}", "FAILED", f"{type(e).__name__}: {msg[:420]}")
             continue
-        t_exp2, _ = timed(lambda: export(dyn))
+        t_exp2, _ = timed(functools.partial(export, dyn))
         row(f"torch.export.export, {label}, 1st", ms(t_exp), f"ratio export/shapeplan-warm {t_exp / warm:,.0f}x")
         row(f"torch.export.export, {label}, 2nd", ms(t_exp2), f"ratio {t_exp2 / warm:,.0f}x")
         rc = ep.range_constraints
@@ -342,7 +345,7 @@ def bench_cli(reps: int) -> None:
     ]
     res: dict[str, float] = {}
     for label, cmd in cmds:
-        def run() -> None:
+        def run(label: str = label, cmd: list[str] = cmd) -> None:
             p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True)
             if p.returncode != 0:
                 raise RuntimeError(f"{label}: rc {p.returncode}: {p.stderr.decode()[-500:]}")
@@ -453,7 +456,7 @@ def machine() -> str:
     import sympy
     try:
         import torch
-        tv = torch.__version__
+        tv = str(torch.__version__)
     except ImportError:
         tv = "none"
     return (f"{platform.machine()}, {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), "
