@@ -213,7 +213,8 @@ def compile_dim(expr: sympy.Expr, names: tuple[str, ...]) -> Callable[..., int]:
     for n in names:
         if not valid_symbol_name(n):
             raise ValueError(f"invalid symbol name {n!r}")
-    src = f"lambda {', '.join(names)}: {fmt(expr)}" if names else f"lambda: {fmt(expr)}"
+    body = _PRINTER.doprint(expr)  # no factor_terms: only readability needs it
+    src = f"lambda {', '.join(names)}: {body}" if names else f"lambda: {body}"
     fn: Callable[..., int] = eval(compile(src, "<shapeplan-dim>", "eval"), {"__builtins__": {"min": min, "max": max}})  # noqa: S307
     return fn
 

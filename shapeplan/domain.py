@@ -24,7 +24,7 @@ import sympy
 
 from .dims import FloorDiv, compile_dim, evaluate, fmt, free_symbols, norm
 from .ops.base import Cond
-from .sets import TooComplex, USet
+from .sets import Seg, TooComplex, USet
 
 MAX_TABLE = 1 << 16  # longest period we tabulate
 MAX_FACTORIZATIONS = 20_000
@@ -135,42 +135,33 @@ def solve_ge(f: QA, lo: int) -> USet:
     p, q = f.period, f.step
     if q == 0:
         return USet.periodic(p, [r for r in range(p) if f.table[r] >= 0], lo)
-    pieces: list[USet] = []
+    segs: list[Seg] = []
     if q > 0:
-        # residue r is in for x = r + k*p with k >= ceil(-t / q)
-        # the smallest k with t + k*q >= 0 is ceil(-t/q) = -(t // q)
-        thresholds = {r: r + p * (-(f.table[r] // q)) for r in range(p)}
+        # residue r is in for x = r + k*p with k >= ceil(-t/q) = -(t // q): from a threshold on
         by_start: dict[int, list[int]] = {}
-        for r, t in thresholds.items():
-            by_start.setdefault(t, []).append(r)
+        for r in range(p):
+            by_start.setdefault(r + p * (-(f.table[r] // q)), []).append(r)
         starts = sorted(by_start)
         active: list[int] = []
-        for i, s in enumerate(starts):
-            active = active + by_start[s]
+        for i, st in enumerate(starts):
+            active = active + by_start[st]
             hi = starts[i + 1] - 1 if i + 1 < len(starts) else None
-            a = max(s, lo)
-            if hi is not None and hi < a:
-                continue
-            pieces.append(USet.periodic(p, active, a, hi))
+            a = max(st, lo)
+            if hi is None or hi >= a:
+                segs.append(Seg(a, hi, p, frozenset(active)))
     else:
-        # x = r + k*p is in for k <= floor(t / -q)
-        ends = {r: r + p * (f.table[r] // (-q)) for r in range(p)}
+        # x = r + k*p is in for k <= t // -q: up to a threshold
         by_end: dict[int, list[int]] = {}
-        for r, t in ends.items():
-            by_end.setdefault(t, []).append(r)
-        ends_sorted = sorted(by_end, reverse=True)
+        for r in range(p):
+            by_end.setdefault(r + p * (f.table[r] // (-q)), []).append(r)
+        ends = sorted(by_end, reverse=True)
         active = []
-        for i, e in enumerate(ends_sorted):
+        for i, e in enumerate(ends):
             active = active + by_end[e]
-            start = ends_sorted[i + 1] + 1 if i + 1 < len(ends_sorted) else lo
-            start = max(start, lo)
-            if e < start:
-                continue
-            pieces.append(USet.periodic(p, active, start, e))
-    out = USet()
-    for piece in pieces:
-        out = out | piece
-    return out
+            start = max(ends[i + 1] + 1 if i + 1 < len(ends) else lo, lo)
+            if e >= start:
+                segs.append(Seg(start, e, p, frozenset(active)))
+    return USet(segs)
 
 
 def solve_eq(f: QA, lo: int) -> USet:
@@ -197,6 +188,7 @@ def solve_dvd(f: QA, m: int, lo: int) -> USet:
     return USet.periodic(period, [r for r in range(period) if f.at(r) % m == 0], lo)
 
 
+@cache
 def univariate(cond: Cond, name: str, lo: int = 1) -> USet:
     """The exact set of values of ``name`` (>= lo) at which ``cond`` holds."""
     if cond.kind == "dvd":
