@@ -47,26 +47,59 @@ def predict(op: str, shapes: Sequence[Sequence[Any]], args: Sequence[Any] = (),
     return tuple(int(norm(d)) for d in out)  # type: ignore[arg-type]
 
 
+def apply_rule(op: str, shapes: Sequence[Sequence[Any]], args: Sequence[Any] = (),
+               kwargs: Mapping[str, Any] | None = None) -> tuple[tuple[Any, ...], list[Any]]:
+    """The rule once, dims given as symbol names made symbolic: (output shape, requirements).
+
+    Raises RuleError where the rule fails outright, ArgError where ``auto`` cannot be inferred."""
+    spec = REGISTRY[op]
+    xs = [tuple(sym(d) if isinstance(d, str) else d for d in s) for s in shapes]
+    a = resolve_auto(spec, bind(spec, args, kwargs or {}), xs)
+    ctx = RuleCtx()
+    out = spec.rule(ctx, xs, a)
+    return tuple(out), ctx.requirements
+
+
+def evaluate_rule(rule: tuple[tuple[Any, ...], list[Any]] | None, env: Mapping[str, int]) -> tuple[int, ...] | None:
+    """A symbolic rule result at concrete sizes: the shape, or None where a requirement fails."""
+    if rule is None:
+        return None
+    out, reqs = rule
+    if not all(r.cond.holds_at(env) for r in reqs):
+        return None
+    return tuple(evaluate(norm(d), env) for d in out)
+
+
 def predict_symbolic(op: str, shapes: Sequence[Sequence[Any]], env: Mapping[str, int], args: Sequence[Any] = (),
                      kwargs: Mapping[str, Any] | None = None) -> tuple[int, ...] | None:
     """Like :func:`predict`, but dims given as symbol names are symbolic; the formulas and
     conditions are evaluated at ``env``.  Must agree with ``predict`` at the same sizes."""
-    spec = REGISTRY[op]
-    bound = bind(spec, args, kwargs or {})
-    xs = [tuple(sym(d) if isinstance(d, str) else d for d in s) for s in shapes]
+    bind(REGISTRY[op], args, kwargs or {})  # bad arguments raise ArgError, as in predict
     try:
-        a = resolve_auto(spec, bound, xs)
-    except ArgError:
+        rule = apply_rule(op, shapes, args, kwargs)
+    except (RuleError, ArgError):
         return None
-    ctx = RuleCtx()
-    try:
-        out = spec.rule(ctx, xs, a)
-    except RuleError:
-        return None
-    for req in ctx.requirements:
-        if not req.cond.holds_at(env):
-            return None
-    return tuple(evaluate(norm(d), env) for d in out)
+    return evaluate_rule(rule, env)
+
+
+def symbolize(shapes: Sequence[Sequence[int]], mask: Sequence[Sequence[bool]] | None = None,
+              shared: bool = False) -> tuple[list[list[Any]], dict[str, int]]:
+    """Dims >= 1 (under ``mask``) become symbol names: one per position (``D{i}x{j}``), or
+    one per value (``S{v}``, with ``shared``: equal sizes become the same symbol).
+    Returns the symbolic shapes and the sizes (env) at which they equal the given ones."""
+    env: dict[str, int] = {}
+    out = []
+    for i, s in enumerate(shapes):
+        row: list[Any] = []
+        for j, v in enumerate(s):
+            if v >= 1 and (mask is None or mask[i][j]):
+                name = f"S{v}" if shared else f"D{i}x{j}"
+                env[name] = v
+                row.append(name)
+            else:
+                row.append(v)
+        out.append(row)
+    return out, env
 
 
 def torch_call_source(op: str, n_inputs: int, args: Sequence[Any] = (),

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from shapeplan.ops import REGISTRY
 from shapeplan.ops.base import REQUIRED, ArgError, bind, call_source
-from tests.oracle import predict, predict_symbolic
+from tests.oracle import predict, predict_symbolic, symbolize
 
 torch.set_num_threads(1)
 
@@ -59,24 +59,6 @@ def run_torch(op: str, shapes: Sequence[Sequence[int]], args: Sequence[Any] = ()
         except Exception:  # noqa: BLE001 - torch raises many kinds for bad inputs
             return None
     return tuple(out.shape)
-
-
-def symbolize(shapes: Sequence[Sequence[int]], mask: Sequence[Sequence[bool]] | None = None
-              ) -> tuple[list[list[Any]], dict[str, int]]:
-    """Dims >= 1 (under ``mask``) become symbols, one per position."""
-    env: dict[str, int] = {}
-    out = []
-    for i, s in enumerate(shapes):
-        row: list[Any] = []
-        for j, v in enumerate(s):
-            if v >= 1 and (mask is None or mask[i][j]):
-                name = f"D{i}x{j}"
-                env[name] = v
-                row.append(name)
-            else:
-                row.append(v)
-        out.append(row)
-    return out, env
 
 
 def check(op: str, shapes: Sequence[Sequence[int]], args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None,

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from shapeplan.dims import sym
 from shapeplan.ops import REGISTRY
 from shapeplan.ops.base import RuleCtx, bind
-from tests.oracle import predict, predict_symbolic, torch_shape
+from tests.oracle import predict, predict_symbolic, symbolize, torch_shape
 
 # --------------------------------------------------------------------------- helpers
 
@@ -29,23 +29,6 @@ def run_torch(op: str, shapes: Sequence[Sequence[int]], args: Sequence[Any] = ()
               kwargs: dict[str, Any] | None = None) -> Any:
     """torch_shape, with 0-d inputs passed so that oracle's ``torch.zeros(*s)`` builds them."""
     return torch_shape(op, [s if len(s) else [()] for s in shapes], args, kwargs)  # type: ignore[misc]
-
-
-def symbolize(shapes: Sequence[Sequence[int]], mask: Sequence[Sequence[bool]], shared: bool):
-    """Dims >= 1 under ``mask`` become symbols: one per value (``shared``) or one per position."""
-    env: dict[str, int] = {}
-    out = []
-    for i, s in enumerate(shapes):
-        row: list[Any] = []
-        for j, v in enumerate(s):
-            if v >= 1 and mask[i][j]:
-                name = f"S{v}" if shared else f"D{i}x{j}"
-                env[name] = v
-                row.append(name)
-            else:
-                row.append(v)
-        out.append(row)
-    return out, env
 
 
 def check(op: str, shapes: Sequence[Sequence[int]], args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None,

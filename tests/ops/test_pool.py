@@ -13,10 +13,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shapeplan.dims import evaluate, fmt, norm, sym
+from shapeplan.dims import evaluate, fmt, sym
 from shapeplan.ops import REGISTRY
-from shapeplan.ops.base import ArgError, RuleCtx, RuleError, bind, resolve_auto
-from tests.oracle import predict, predict_symbolic, torch_shape
+from shapeplan.ops.base import ArgError, RuleCtx, RuleError, bind
+from tests.oracle import apply_rule, evaluate_rule, predict, predict_symbolic, torch_shape
 
 # Tiny tensors: torch's intra-op thread pool costs ~100x the work itself on a busy machine.
 torch.set_num_threads(1)
@@ -55,24 +55,10 @@ def check(op: str, shape: Sequence[int], args: Sequence[Any] = (), kwargs: dict[
 
 def symbolic_rule(op: str, shape: Sequence[Any], args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None):
     """The rule once with symbols: (output shape, requirements), or None when it fails outright."""
-    spec = REGISTRY[op]
-    xs = [tuple(sym(d) if isinstance(d, str) else d for d in shape)]
-    a = resolve_auto(spec, bind(spec, args, kwargs or {}), xs)
-    ctx = RuleCtx()
     try:
-        out = spec.rule(ctx, xs, a)
+        return apply_rule(op, [shape], args, kwargs)
     except RuleError:
         return None
-    return out, ctx.requirements
-
-
-def evaluate_rule(rule: Any, env: dict[str, int]) -> tuple[int, ...] | None:
-    if rule is None:
-        return None
-    out, reqs = rule
-    if not all(r.cond.holds_at(env) for r in reqs):
-        return None
-    return tuple(evaluate(norm(d), env) for d in out)
 
 
 @st.composite

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from shapeplan.dims import sym
 from shapeplan.ops import REGISTRY
 from shapeplan.ops.base import RuleCtx, bind
-from tests.oracle import predict, predict_symbolic, torch_shape
+from tests.oracle import predict, predict_symbolic, symbolize, torch_shape
 
 # --------------------------------------------------------------------------- helpers
 
@@ -31,16 +31,7 @@ def check(op: str, shape: Sequence[int], args: Sequence[Any] = (), kwargs: dict[
     want = run_torch(op, [shape], args, kwargs)
     got = predict(op, [shape], args, kwargs)
     assert got == want, f"{op}{tuple(shape)} {args} {kwargs}: predicted {got}, torch {want}"
-    mask = mask if mask is not None else [True] * len(shape)
-    env: dict[str, int] = {}
-    sym_shape: list[Any] = []
-    for j, v in enumerate(shape):
-        if v >= 1 and mask[j]:
-            name = f"S{v}" if shared else f"D{j}"
-            env[name] = v
-            sym_shape.append(name)
-        else:
-            sym_shape.append(v)
+    (sym_shape,), env = symbolize([shape], [mask] if mask is not None else None, shared)
     got_sym = predict_symbolic(op, [sym_shape], env, args, kwargs)
     assert got_sym == want, f"{op}{sym_shape} at {env} {args} {kwargs}: symbolic {got_sym}, torch {want}"
     return want

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from shapeplan.dims import fmt, sym
 from shapeplan.ops import REGISTRY
 from shapeplan.ops.base import ArgError, RuleCtx, bind
-from tests.oracle import predict, predict_symbolic, torch_shape
+from tests.oracle import predict, predict_symbolic, symbolize, torch_shape
 
 # --------------------------------------------------------------------------- helpers
 
@@ -29,19 +29,6 @@ def run_torch(op: str, shapes: Sequence[Sequence[int]], args: Sequence[Any] = ()
               kwargs: dict[str, Any] | None = None) -> Any:
     """torch_shape, with 0-d inputs passed so that oracle's ``torch.zeros(*s)`` builds them."""
     return torch_shape(op, [s if len(s) else [()] for s in shapes], args, kwargs)  # type: ignore[misc]
-
-
-def symbolize(shape: Sequence[int], mask: Sequence[bool], shared: bool) -> tuple[list[Any], dict[str, int]]:
-    env: dict[str, int] = {}
-    row: list[Any] = []
-    for j, v in enumerate(shape):
-        if v >= 1 and mask[j]:
-            name = f"S{v}" if shared else f"D{j}"
-            env[name] = v
-            row.append(name)
-        else:
-            row.append(v)
-    return row, env
 
 
 def check(op: str, shape: Sequence[int], args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None,
@@ -53,7 +40,7 @@ def check(op: str, shape: Sequence[int], args: Sequence[Any] = (), kwargs: dict[
     got = predict(op, [shape], args, kwargs)
     assert got == want, f"{op}{tuple(shape)} {args} {kwargs}: predicted {got}, torch {want}"
     mask = mask if mask is not None else [v != 1 for v in shape]
-    sym_shape, env = symbolize(shape, mask, shared)
+    (sym_shape,), env = symbolize([shape], [mask], shared)
     got_sym = predict_symbolic(op, [sym_shape], env, args, kwargs)
     if got_sym != want:
         ok = overreport is not None and got_sym is None and overreport(sym_shape, env)

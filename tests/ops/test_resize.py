@@ -17,11 +17,11 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shapeplan.dims import evaluate, floordiv, norm, sym
+from shapeplan.dims import floordiv, sym
 from shapeplan.ops import REGISTRY
-from shapeplan.ops.base import MAX_INT, ArgError, RuleCtx, RuleError, bind, resolve_auto
+from shapeplan.ops.base import MAX_INT, ArgError, RuleError
 from shapeplan.ops.resize import MODES, exact_ratio
-from tests.oracle import predict, predict_symbolic, torch_shape
+from tests.oracle import apply_rule, evaluate_rule, predict, predict_symbolic, torch_shape
 
 torch.set_num_threads(1)
 
@@ -75,19 +75,8 @@ def check(op: str, shape: Sequence[int], args: Sequence[Any] = (), kwargs: dict[
 
 
 def symbolic_rule(op: str, shape: Sequence[Any], args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None):
-    spec = REGISTRY[op]
-    xs = [tuple(sym(d) if isinstance(d, str) else d for d in shape)]
-    a = resolve_auto(spec, bind(spec, args, kwargs or {}), xs)
-    ctx = RuleCtx()
-    out = spec.rule(ctx, xs, a)
-    return out, ctx.requirements
-
-
-def evaluate_rule(rule: Any, env: dict[str, int]) -> tuple[int, ...] | None:
-    out, reqs = rule
-    if not all(r.cond.holds_at(env) for r in reqs):
-        return None
-    return tuple(evaluate(norm(d), env) for d in out)
+    """The rule once with symbols: (output shape, requirements); RuleError propagates."""
+    return apply_rule(op, [shape], args, kwargs)
 
 
 # --------------------------------------------------------------------------- strategies
