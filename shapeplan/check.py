@@ -21,7 +21,7 @@ from .domain import (
 from .errors import Diagnostic
 from .ir import Network
 from .ops.base import Cond
-from .propagate import Constraint, Propagation, propagate
+from .propagate import Propagation, propagate
 from .sets import TooComplex, USet
 
 
@@ -189,10 +189,6 @@ def _diag_order(order: Mapping[str, int]) -> Any:
         return (order.get(d.layer or "", -1), rank.get(d.severity, 3))
 
     return key
-
-
-def constraint_text(c: Constraint) -> str:
-    return f"{c.layer}: {fmt(c.cond.lhs)} {c.cond.kind} {fmt(c.cond.rhs)}"
 
 
 def shape_text(shape: Shape | None) -> str:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .errors import Diagnostic, ShapeplanError
+from .errors import ShapeplanError
 
 app = typer.Typer(
     name="shapeplan",
@@ -181,10 +181,6 @@ def main() -> None:
     except ShapeplanError as e:  # pragma: no cover - commands catch their own
         _err(str(e))
         sys.exit(e.exit_code)
-
-
-def render_diags(diags: list[Diagnostic]) -> str:
-    return "\n".join(d.render() for d in diags)
 
 
 if __name__ == "__main__":  # pragma: no cover

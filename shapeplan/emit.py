@@ -18,7 +18,7 @@ from .check import Report, run_check
 from .dims import Dim, fmt, fmt_shape, free_symbols
 from .errors import ShapeError
 from .ir import Network
-from .ops.base import call_source, py_value
+from .ops.base import call_source
 from .propagate import layer_order
 
 # attributes of nn.Module that a submodule must not shadow
@@ -249,7 +249,3 @@ def build(net: Network | Report, sizes: Mapping[str, int] | None = None, *, trac
                              code="needs-size", hint=f"pass sizes={{'{p}': ...}}, or pin {p} in the input")
         kwargs[p] = sizes[p]
     return cls(**kwargs)
-
-
-def value_source(v: Any) -> str:
-    return py_value(v)

@@ -36,7 +36,7 @@ from ..expr import ExprError, parse_size
 from ..ir import Layer, Network, SymbolInfo
 from ..ops import REGISTRY
 from ..ops.base import ArgError, bind
-from .source import Doc, parse_yaml
+from .source import Doc
 
 TOP_KEYS = ("name", "input", "inputs", "symbols", "layers", "outputs", "blocks", "description")
 LAYER_KEYS = ("name", "op", "args", "from", "expect", "block", "repeat")
@@ -573,10 +573,6 @@ def network_from_doc(doc: Doc) -> Network:
     if ctx.diags:
         object.__setattr__(net, "_load_diagnostics", tuple(ctx.diags))
     return net
-
-
-def load_yaml(text: str, file: str | None = None) -> Network:
-    return network_from_doc(parse_yaml(text, file))
 
 
 def load_dict(data: Mapping[str, Any]) -> Network:
