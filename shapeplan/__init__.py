@@ -4,8 +4,8 @@
     rep = shapeplan.check("net.yaml")
     rep.shapes["fc1"], rep.domain.contains(H=32, W=32), str(rep.domain)
 
-The static core (this module, ``check``, ``solve``) never imports torch; the torch bridge
-(``from_torch``, ``build``, ``validate``) imports it when called.
+The static core (this module, ``check``, ``solve``, ``emit``, ``to_yaml``) never imports
+torch; the torch bridge (``from_torch``, ``build``, ``validate``) imports it when called.
 """
 
 from __future__ import annotations
@@ -13,8 +13,12 @@ from __future__ import annotations
 from .api import check, load
 from .check import LayerInfo, Report
 from .domain import Domain
+from .emit import build, emit
 from .errors import Diagnostic, InputError, Location, ShapeError, ShapeplanError
+from .frontend.torch import from_torch
 from .ir import Layer, Network
+from .validate import ValidationReport, validate
+from .yaml_out import to_yaml
 
 
 def flat_features(layers: object, input_shape: object) -> object:
@@ -40,7 +44,13 @@ __all__ = [
     "Report",
     "ShapeError",
     "ShapeplanError",
+    "ValidationReport",
+    "build",
     "check",
+    "emit",
     "flat_features",
+    "from_torch",
     "load",
+    "to_yaml",
+    "validate",
 ]

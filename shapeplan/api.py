@@ -30,7 +30,8 @@ def load(src: Source) -> Network:
         path = os.fspath(src)
         return network_from_doc(parse_yaml(read_text(path), path))
     if isinstance(src, str):
-        looks_like_path = "\n" not in src and (src.endswith((".yaml", ".yml")) or (len(src) < 4096 and Path(src).exists()))
+        looks_like_path = bool(src.strip()) and "\n" not in src and (
+            src.endswith((".yaml", ".yml")) or (len(src) < 4096 and Path(src).exists()))
         if looks_like_path:
             return network_from_doc(parse_yaml(read_text(src), src))
         return network_from_doc(parse_yaml(src, None))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .dims import Dim, Shape, fmt, fmt_shape, free_symbols, norm
 from .domain import (
@@ -18,8 +18,11 @@ from .domain import (
     evaluate_show,
     find_violation,
 )
-from .errors import Diagnostic
+from .errors import Diagnostic, Location
 from .ir import Network
+
+if TYPE_CHECKING:
+    from .costs import Costs
 from .ops.base import Cond
 from .propagate import Propagation, propagate
 from .sets import TooComplex, USet
@@ -68,7 +71,31 @@ class Report:
     def total_params(self) -> Dim:
         return norm(sum((li.params or 0 for li in self.layers), 0))
 
-    def to_json(self) -> dict[str, Any]:
+    def costs(self, dtype: str = "float32") -> Costs:
+        """Parameters, MACs/FLOPs, activation memory and receptive fields of every layer, as
+        formulas (``.at(H=224, W=224)`` evaluates them); see :mod:`shapeplan.costs`."""
+        from .costs import compute_costs
+
+        return compute_costs(self, dtype)
+
+    def to_json(self, dtype: str = "float32", at: Mapping[str, int] | None = None) -> dict[str, Any]:
+        """The report as JSON data; every layer has its ``costs`` (at ``dtype``; with ``at``, also
+        their values at those sizes), and ``costs`` holds the totals."""
+        costs = self.costs(dtype)
+        doc = self._json()
+        valued = costs.at(**at) if at else None
+        for entry, lc in zip(doc["layers"], costs.layers):
+            entry["costs"] = lc.to_json()
+            if valued is not None:
+                entry["costs"]["at"] = valued[lc.name].values_json()
+        summary = costs.to_json()
+        del summary["layers"]
+        if valued is not None:
+            summary["at"] = {"sizes": dict(valued.sizes), "totals": valued.to_json()["totals"]}
+        doc["costs"] = summary
+        return doc
+
+    def _json(self) -> dict[str, Any]:
         return {
             "network": self.network.name,
             "file": self.network.source,
@@ -160,7 +187,8 @@ def analyse(net: Network, prop: Propagation) -> tuple[Domain, list[Diagnostic]]:
     if not failed and boxes and residual and domain.smallest() is None:
         diags.append(Diagnostic("warning", "domain-search",
                                 "no valid input size was found by a bounded search; the network may be invalid for "
-                                "every size: " + "; ".join(f"{fmt(r.lhs)} vs {fmt(r.rhs)}" for r in residual)))
+                                "every size: " + "; ".join(f"{fmt(r.lhs)} vs {fmt(r.rhs)}" for r in residual)[:300],
+                                location=Location(net.source) if net.source else None))
     return domain, diags
 
 

@@ -135,32 +135,34 @@ def solve_ge(f: QA, lo: int) -> USet:
     p, q = f.period, f.step
     if q == 0:
         return USet.periodic(p, [r for r in range(p) if f.table[r] >= 0], lo)
+    # Residue r is in for x = r + k*p exactly when k >= k_r (q > 0) or k <= k_r (q < 0).
+    # Within one window [k*p, k*p + p - 1] the members are the residues whose bound admits
+    # k, so the set is constant between consecutive distinct bounds: one segment per
+    # distinct bound (a handful), not one per residue (p segments of up to p residues).
     segs: list[Seg] = []
+    bound: dict[int, list[int]] = {}
     if q > 0:
-        # residue r is in for x = r + k*p with k >= ceil(-t/q) = -(t // q): from a threshold on
-        by_start: dict[int, list[int]] = {}
         for r in range(p):
-            by_start.setdefault(r + p * (-(f.table[r] // q)), []).append(r)
-        starts = sorted(by_start)
+            bound.setdefault(-(f.table[r] // q), []).append(r)
+        ks = sorted(bound)
         active: list[int] = []
-        for i, st in enumerate(starts):
-            active = active + by_start[st]
-            hi = starts[i + 1] - 1 if i + 1 < len(starts) else None
-            a = max(st, lo)
-            if hi is None or hi >= a:
-                segs.append(Seg(a, hi, p, frozenset(active)))
+        for i, k in enumerate(ks):
+            active = active + bound[k]
+            start = max(k * p, lo)
+            hi = ks[i + 1] * p - 1 if i + 1 < len(ks) else None
+            if hi is None or hi >= start:
+                segs.append(Seg(start, hi, p, frozenset(active)))
     else:
-        # x = r + k*p is in for k <= t // -q: up to a threshold
-        by_end: dict[int, list[int]] = {}
         for r in range(p):
-            by_end.setdefault(r + p * (f.table[r] // (-q)), []).append(r)
-        ends = sorted(by_end, reverse=True)
+            bound.setdefault(f.table[r] // (-q), []).append(r)
+        ks = sorted(bound, reverse=True)
         active = []
-        for i, e in enumerate(ends):
-            active = active + by_end[e]
-            start = max(ends[i + 1] + 1 if i + 1 < len(ends) else lo, lo)
-            if e >= start:
-                segs.append(Seg(start, e, p, frozenset(active)))
+        for i, k in enumerate(ks):
+            active = active + bound[k]
+            start = max((ks[i + 1] + 1) * p if i + 1 < len(ks) else lo, lo)
+            hi = k * p + p - 1
+            if hi >= start:
+                segs.append(Seg(start, hi, p, frozenset(active)))
     return USet(segs)
 
 

@@ -14,8 +14,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import sympy
+
 from .check import Report, run_check
-from .dims import Dim, fmt, fmt_shape, free_symbols
+from .dims import Dim, fmt, fmt_shape, free_symbols, sym
 from .errors import ShapeError
 from .ir import Network
 from .ops.base import call_source
@@ -62,8 +64,14 @@ class Namespace:
         self.map: dict[str, str] = {}
 
     def name(self, raw: str) -> str:
+        """The identifier of ``raw`` (the same one each time it is asked for)."""
         if raw in self.map:
             return self.map[raw]
+        self.map[raw] = self.fresh(raw)
+        return self.map[raw]
+
+    def fresh(self, raw: str) -> str:
+        """A new identifier like ``raw``, unused so far (not remembered under ``raw``)."""
         base = re.sub(r"[^0-9a-zA-Z_]", "_", raw.replace(".", "_"))
         if not base or base[0].isdigit():
             base = "v_" + base
@@ -75,21 +83,55 @@ class Namespace:
             cand = f"{base}_{i}"
             i += 1
         self.used.add(cand)
-        self.map[raw] = cand
         return cand
 
 
 def _class_name(name: str) -> str:
     ident = re.sub(r"[^0-9a-zA-Z_]", "_", name) or "Net"
-    if ident[0].isdigit() or keyword.iskeyword(ident) or ident in dir(builtins):
+    if not ident.strip("_"):
+        ident = "Net"
+    if ident[0].isdigit() or ident in _RESERVED:  # e.g. `nn` would shadow torch.nn in the methods
         ident = "Net_" + ident
     return ident
 
 
+def _symbol_vars(net: Network, extra: set[str] | None = None) -> tuple[Namespace, dict[str, str]]:
+    """The local-variable namespace of ``forward``: inputs first, then the symbols.
+
+    A symbol's variable is its own name unless that is taken (an input named like it) or
+    reserved in the emitted code (``self``, ``torch``, ``nn``, ``F``): then a fresh one.
+    Layers get their variables afterwards, so a layer named ``H`` cannot clobber ``H``.
+    """
+    local = Namespace()
+    for name in net.inputs:
+        local.name(name)
+    names = dict.fromkeys(net.symbol_names())
+    names.update(dict.fromkeys(sorted(extra or ())))
+    return local, {s: local.fresh(s) for s in names}
+
+
+def _renamer(symvar: Mapping[str, str]) -> Any:
+    """A function that renames symbols in a bound argument value (sympy trees, tuples)."""
+    table = {sym(s): sym(v) for s, v in symvar.items() if s != v}
+
+    def ren(v: Any) -> Any:
+        if isinstance(v, tuple):
+            return tuple(ren(x) for x in v)
+        if isinstance(v, list):
+            return [ren(x) for x in v]
+        if table and isinstance(v, sympy.Basic):
+            return v.xreplace(table)
+        return v
+
+    return ren
+
+
 def _symbolic(v: Any) -> bool:
+    if isinstance(v, slice):  # getitem's index
+        v = (v.start, v.stop, v.step)
     if isinstance(v, (tuple, list)):
         return any(_symbolic(x) for x in v)
-    return not isinstance(v, (bool, int, float, str, type(None))) and bool(free_symbols(v))
+    return not isinstance(v, (bool, int, float, str, type(None), type(Ellipsis))) and bool(free_symbols(v))
 
 
 def emit(net: Network | Report, *, trace: bool = False) -> str:
@@ -106,7 +148,9 @@ def emit(net: Network | Report, *, trace: bool = False) -> str:
     net = rep.network
     prop = rep.propagation
     attrs = Namespace(_RESERVED | _MODULE_ATTRS)
-    local = Namespace()
+    arg_syms = {s for r in prop.results.values() for v in r.args.values() for s in _syms(v)}
+    local, symvar = _symbol_vars(net, arg_syms)
+    ren = _renamer(symvar)
     init_lines: list[str] = []
     fwd_lines: list[str] = []
     consumers: dict[str, int] = {}
@@ -119,29 +163,36 @@ def emit(net: Network | Report, *, trace: bool = False) -> str:
     for name in net.inputs:
         var[name] = local.name(name)
         in_args.append(var[name])
-    used_symbols: set[str] = set()
+    init_syms: set[str] = set()  # symbols the constructor needs
+    fwd_syms: set[str] = set()  # symbols forward needs
     for layer in layer_order(net):
         res = prop.results[layer.name]
         spec = res.spec
-        args = dict(res.args)
+        args = {k: ren(v) for k, v in res.args.items()}
         comment = f"  # {fmt_shape(res.shape)}" if res.shape is not None else ""
         ins = [var[s] for s in layer.inputs]
         reuse = (len(layer.inputs) == 1 and consumers.get(layer.inputs[0], 0) == 1
                  and layer.inputs[0] not in outputs)
         out_var = ins[0] if reuse else local.name(layer.name)
-        if spec.kind == "module":
+        if spec.call_style in ("parameter", "buffer"):  # a tensor attribute: no call in forward
+            attr = attrs.name(layer.name)
+            src = call_source(spec, ins, args, self_name=attr)
+            init_lines.append(src if spec.call_style == "buffer" else f"self.{attr} = {src}")
+            fwd_lines.append(f"{out_var} = self.{attr}{comment}")
+        elif spec.kind == "module":
             attr = attrs.name(layer.name)
             note = ""
             sym_params = [p.name for p in spec.params if _symbolic(args.get(p.name))]
             if sym_params:
                 lazy = _LAZY.get(spec.name)
                 if lazy and sym_params == [lazy[1]]:
-                    formula = fmt(args.pop(lazy[1]))
+                    args.pop(lazy[1])
+                    formula = fmt(res.args[lazy[1]])
                     src = call_source(spec, ins, args).replace(f"nn.{spec.name}(", f"nn.{lazy[0]}(", 1)
                     note = f"  # {lazy[1]} = {formula}"
                 else:
                     for pname in sym_params:
-                        used_symbols |= set(_syms(args[pname]))
+                        init_syms |= set(_syms(res.args[pname]))
                     src = call_source(spec, ins, args)
             else:
                 src = call_source(spec, ins, args)
@@ -149,18 +200,19 @@ def emit(net: Network | Report, *, trace: bool = False) -> str:
             fwd_lines.append(f"{out_var} = self.{attr}({', '.join(ins)}){comment}")
         else:
             for p in spec.params:
-                if _symbolic(args.get(p.name)):
-                    used_symbols |= set(_syms(args[p.name]))
+                if _symbolic(res.args.get(p.name)):
+                    fwd_syms |= set(_syms(res.args[p.name]))
             fwd_lines.append(f"{out_var} = {call_source(spec, ins, args)}{comment}")
         if trace:
             fwd_lines.append(f"if _trace is not None: _trace[{layer.name!r}] = {out_var}")
         var[layer.name] = out_var
-    # symbols used in forward come from the input shapes (N, _, H, W = x.shape)
-    fwd_syms = {s for line in fwd_lines for s in used_symbols if re.search(rf"\b{s}\b", line)}
-    unpack = _unpack_symbols(net, var, fwd_syms)
-    ctor_syms = sorted({s for s in used_symbols if any(re.search(rf"\b{s}\b", ln) for ln in init_lines)}
-                       | (fwd_syms - set(unpack)))
-    lines = ["import torch", "import torch.nn as nn", "import torch.nn.functional as F", "", ""]
+    # symbols used in forward come from the input shapes (N, _, H, W = x.shape), else
+    # from the constructor's arguments (self.H, set in __init__)
+    unpack = _unpack_symbols(net, var, fwd_syms, symvar)
+    ctor_syms = sorted(init_syms | (fwd_syms - set(unpack)))
+    sym_attr = {s: attrs.fresh(s) for s in ctor_syms}
+    uses_f = any("F." in line for line in init_lines + fwd_lines)
+    lines = ["import torch", *(["import torch.nn.functional as F"] if uses_f else []), "from torch import nn", "", ""]
     cls = _class_name(net.name)
     lines.append(f"class {cls}(nn.Module):")
     doc = [f'"""Generated by shapeplan from {_safe_doc(net.source or "a net.yaml")}.', ""]
@@ -170,11 +222,11 @@ def emit(net: Network | Report, *, trace: bool = False) -> str:
     doc.append('"""')
     lines += ["    " + d if d else "" for d in doc]
     lines.append("")
-    sig = "self" + "".join(f", {s}: int" for s in ctor_syms)
+    sig = "self" + "".join(f", {symvar[s]}: int" for s in ctor_syms)
     lines.append(f"    def __init__({sig}) -> None:")
     lines.append("        super().__init__()")
     for s in ctor_syms:
-        lines.append(f"        self.{s} = {s}  # the input size this instance is built for")
+        lines.append(f"        self.{sym_attr[s]} = {symvar[s]}  # the input size this instance is built for")
     lines += ["        " + line for line in init_lines]
     lines.append("")
     fwd_args = ", ".join(f"{a}: torch.Tensor" for a in in_args)
@@ -184,7 +236,7 @@ def emit(net: Network | Report, *, trace: bool = False) -> str:
     for stmt in dict.fromkeys(unpack.values()):
         lines.append("        " + stmt)
     for s in sorted(fwd_syms - set(unpack)):
-        lines.append(f"        {s} = self.{s}")
+        lines.append(f"        {symvar[s]} = self.{sym_attr[s]}")
     lines += ["        " + line for line in fwd_lines]
     outs = [var[o] for o in net.outputs]
     lines.append(f"        return {outs[0] if len(outs) == 1 else '(' + ', '.join(outs) + ',)'}")
@@ -197,31 +249,35 @@ def _safe_doc(text: str) -> str:
 
 
 def _syms(v: Any) -> list[str]:
+    if isinstance(v, slice):  # getitem's index
+        v = (v.start, v.stop, v.step)
     if isinstance(v, (tuple, list)):
         return [s for x in v for s in _syms(x)]
-    if isinstance(v, (bool, int, float, str, type(None))):
+    if isinstance(v, (bool, int, float, str, type(None), type(Ellipsis))):
         return []
     return sorted(free_symbols(v))
 
 
-def _unpack_symbols(net: Network, var: Mapping[str, str], wanted: set[str]) -> dict[str, str]:
-    """``N, _, H, W = x.shape`` lines that bind the wanted symbols from the input shapes."""
+def _unpack_symbols(net: Network, var: Mapping[str, str], wanted: set[str],
+                    symvar: Mapping[str, str]) -> dict[str, str]:
+    """``N, _, H, W = x.shape`` lines that bind the wanted symbols from the input shapes.
+
+    Keys are symbol names; the statements bind their variables (``symvar``)."""
     out: dict[str, str] = {}
     for name, shape in net.inputs.items():
-        names = []
-        hit = False
+        names: list[str] = []
+        hit: list[str] = []
         for d in shape:
-            s = fmt(d)
-            if not isinstance(d, int) and s in wanted and s not in out:
-                names.append(s)
-                hit = True
+            s = d.name if isinstance(d, sympy.Symbol) else None
+            if s is not None and s in wanted and s not in out and s not in hit:
+                names.append(symvar[s])
+                hit.append(s)
             else:
                 names.append("_")
         if hit:
             stmt = f"{', '.join(names)}{',' if len(names) == 1 else ''} = {var[name]}.shape"
-            for s in names:
-                if s != "_":
-                    out[s] = stmt
+            for s in hit:
+                out[s] = stmt
     return out
 
 
@@ -232,20 +288,22 @@ def build(net: Network | Report, sizes: Mapping[str, int] | None = None, *, trac
     """
     import torch  # noqa: F401 - the bridge needs torch
 
-    src = emit(net, trace=trace)
+    rep = net if isinstance(net, Report) else run_check(net)
+    src = emit(rep, trace=trace)
     namespace: dict[str, Any] = {"__name__": "shapeplan_built"}
     exec(compile(src, "<shapeplan-emit>", "exec"), namespace)  # noqa: S102 - generated from validated values
-    rep = net if isinstance(net, Report) else None
-    network = rep.network if rep else net
-    assert isinstance(network, Network)
+    network = rep.network
     cls = namespace[_class_name(network.name)]
     import inspect
 
-    params = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    params = list(inspect.signature(cls.__init__).parameters)[1:]
+    arg_syms = {s for r in rep.propagation.results.values() for v in r.args.values() for s in _syms(v)}
+    by_var = {v: s for s, v in _symbol_vars(network, arg_syms)[1].items()}
     kwargs: dict[str, Dim] = {}
     for p in params:
-        if not sizes or p not in sizes:
-            raise ShapeError(f"{network.name} needs the input size {p} to be built (a layer's size depends on it)",
-                             code="needs-size", hint=f"pass sizes={{'{p}': ...}}, or pin {p} in the input")
-        kwargs[p] = sizes[p]
+        s = by_var.get(p, p)
+        if not sizes or s not in sizes:
+            raise ShapeError(f"{network.name} needs the input size {s} to be built (a layer's size depends on it)",
+                             code="needs-size", hint=f"pass sizes={{'{s}': ...}}, or pin {s} in the input")
+        kwargs[p] = sizes[s]
     return cls(**kwargs)

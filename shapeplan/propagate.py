@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
+import sympy
 
 from .dims import Dim, Shape, fmt, fmt_shape, free_symbols, norm
 from .errors import Diagnostic, Location
 from .ir import Layer, Network
 from .ops import REGISTRY, OpSpec
-from .ops.base import SOLVE, ArgError, Cond, RuleCtx, RuleError, bind, eq, resolve_auto
+from .ops.base import SOLVE, ArgError, Cond, RuleCtx, RuleError, bind, eq, ge, resolve_auto
 
 # which argument a failure code points at, when the rule did not say
 _CODE_PARAM = {
@@ -97,6 +98,15 @@ def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None)
     constraints: list[Constraint] = []
     diags: list[Diagnostic] = list(getattr(net, "_load_diagnostics", ()))
     shapes: dict[str, Shape | None] = {k: tuple(v) for k, v in net.inputs.items()}
+    for iname, ishape in net.inputs.items():
+        # an input dim written as an expression (`H // 2`, `a - b`) is a size only where it is >= 0
+        for i, d in enumerate(ishape):
+            if not isinstance(d, (int, sympy.Symbol)):
+                cond = ge(d, 0)
+                if cond.concrete() is not True:
+                    constraints.append(Constraint(cond, iname, "input", "input-size",
+                                                  f"input {iname} dim {i} = {fmt(d)} must be >= 0", None, d,
+                                                  net.input_locs.get(iname)))
 
     for layer in layer_order(net):
         spec = REGISTRY[layer.op]

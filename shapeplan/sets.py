@@ -98,6 +98,8 @@ def _norm_seg(s: Seg) -> Seg | None:
         return None
     if last is not None and last == first:
         return Seg(first, first, 1, frozenset({0}))
+    if p > 1 and last is not None and last - first < p and all((x % p) in res for x in range(first, last + 1)):
+        return Seg(first, last, 1, frozenset({0}))  # no gap inside: a plain interval
     return Seg(first, last, p, res)
 
 

@@ -12,10 +12,11 @@ import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from .check import Report, run_check
-from .dims import Dim, fmt
+from .dims import Dim, fmt, norm
 from .errors import Diagnostic
 from .ir import Network
 from .ops import REGISTRY
@@ -32,6 +33,7 @@ MAX_TRIES = 20_000
 class Solution:
     values: dict[tuple[str, str], int]
     report: Report
+    restricts: bool = False  # an `expect` holds only at some of the sizes where the network runs
 
 
 @dataclass
@@ -59,7 +61,54 @@ def unknowns(net: Network) -> list[tuple[str, str]]:
 
 
 def _acceptable(rep: Report) -> bool:
-    return rep.ok and not any(d.code == "expect" and d.severity == "note" for d in rep.diagnostics)
+    return rep.ok and not _restricted(rep)
+
+
+def _restricted(rep: Report) -> bool:
+    return any(d.code == "expect" and d.severity == "note" for d in rep.diagnostics)
+
+
+def _gaps(rep: Report) -> dict[tuple[str, int], Any]:
+    """For every `expect`: output dim minus expected dim, per (layer, dim)."""
+    out: dict[tuple[str, int], Any] = {}
+    for layer in rep.network.layers:
+        shape = rep.shapes.get(layer.name)
+        if layer.expect is None or shape is None or len(shape) != len(layer.expect):
+            continue
+        for i, (got, want) in enumerate(zip(shape, layer.expect)):
+            if want is not None:
+                out[(layer.name, i)] = norm(got - want)
+    return out
+
+
+def explain(net: Network, unk: list[tuple[str, str]], base: Mapping[tuple[str, str], int]) -> list[str]:
+    """Why no value works, where the arithmetic says it: an `expect` whose gap changes
+    linearly with one unknown and does not depend on the input size gives the value the
+    unknown would need (``conv3.padding would have to be 3/2``)."""
+    reasons: list[str] = []
+    try:
+        rep0 = run_check(net, dict(base))
+    except ArgError:
+        return reasons
+    gaps0 = _gaps(rep0)
+    for key in unk:
+        try:
+            rep1 = run_check(net, {**base, key: base[key] + 1})
+        except ArgError:
+            continue
+        gaps1 = _gaps(rep1)
+        for (lname, dim), g0 in gaps0.items():
+            g1 = gaps1.get((lname, dim))
+            if g1 is None or g0 == 0 or not isinstance(g0, int) or not isinstance(g1, int) or g1 == g0:
+                continue
+            need = Fraction(base[key]) - Fraction(g0, g1 - g0)
+            value = str(need.numerator) if need.denominator == 1 else f"{need} = {float(need):g}"
+            exp = net.by_name[lname].expect
+            want = fmt(exp[dim]) if exp is not None else "?"
+            why = "is not an integer" if need.denominator != 1 else "is outside the range tried"
+            reasons.append(f"{key[0]}.{key[1]} would have to be {value} for {lname}'s output dim {dim} to be "
+                           f"{want} (which {why})")
+    return list(dict.fromkeys(reasons))
 
 
 def solve(net: Network, limit: int = 20, ranges: Mapping[str, tuple[int, int]] | None = None) -> SolveResult:
@@ -69,6 +118,7 @@ def solve(net: Network, limit: int = 20, ranges: Mapping[str, tuple[int, int]] |
     sols: list[Solution] = []
     diags: list[Diagnostic] = []
     first_failure: Report | None = None
+    partial: list[Solution] = []
     if unk:
         grids = [range(rng.get(p, DEFAULT_RANGE)[0], rng.get(p, DEFAULT_RANGE)[1] + 1) for _, p in unk]
         combos = sorted(itertools.product(*grids), key=lambda c: (sum(c), c))
@@ -82,14 +132,30 @@ def solve(net: Network, limit: int = 20, ranges: Mapping[str, tuple[int, int]] |
                 continue
             if _acceptable(rep):
                 sols.append(Solution(dict(assign), rep))
+            elif rep.ok and len(partial) < limit:
+                partial.append(Solution(dict(assign), rep, restricts=True))
             elif first_failure is None:
                 first_failure = rep
+        if not sols and partial:
+            # no value makes every `expect` hold at every size: offer those that hold somewhere
+            sols = partial
+            diags.append(Diagnostic(
+                "warning", "partial-solution",
+                "no value makes every `expect` hold at every valid input size; these hold at some sizes "
+                f"(for the first: {partial[0].report.domain})",
+                layer=unk[0][0], location=param_location(net.by_name[unk[0][0]], REGISTRY[net.by_name[unk[0][0]].op],
+                                                         unk[0][1]),
+                hint="the valid inputs below are restricted to the sizes where the `expect`s hold"))
         if not sols:
             names = ", ".join(f"{layer}.{p}" for layer, p in unk)
             spans = ", ".join(f"{p} in [{rng.get(p, DEFAULT_RANGE)[0]}, {rng.get(p, DEFAULT_RANGE)[1]}]"
                               for _, p in unk)
             why = ""
-            if first_failure is not None:
+            lows = {k: rng.get(k[1], DEFAULT_RANGE)[0] for k in unk}
+            reasons = explain(net, unk, lows)
+            if reasons:
+                why = ": " + "; ".join(reasons)
+            elif first_failure is not None:
                 errs = first_failure.errors or [d for d in first_failure.diagnostics if d.code == "expect"]
                 if errs:
                     why = f"; e.g. with the smallest value: {errs[0].message}"

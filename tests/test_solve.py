@@ -61,3 +61,29 @@ def test_cli_solve(tmp_path):
     bad.write_text(NET.replace("kernel_size: 5", "kernel_size: 4"))
     r = CliRunner().invoke(app, ["solve", str(bad)])
     assert r.exit_code == 1 and "error[no-solution]" in r.stderr
+
+
+def test_no_solution_says_which_value_would_be_needed():
+    text = ("input: [N, 3, H, W]\nlayers:\n  - {name: conv3, op: Conv2d, in_channels: 3, out_channels: 8, "
+            "kernel_size: 4, padding: solve, expect: [N, 8, H, W]}\n")
+    res = solve(shapeplan.load(text))
+    assert not res.solutions
+    (d,) = res.diagnostics
+    assert "conv3.padding would have to be 3/2 = 1.5" in d.message and "not an integer" in d.message
+    # a needed value outside the range tried is reported as such
+    res = solve(shapeplan.load(text.replace("kernel_size: 4", "kernel_size: 41")), ranges={"padding": (0, 4)})
+    assert "conv3.padding would have to be 20" in res.diagnostics[0].message
+
+
+def test_partial_solutions_when_an_expect_holds_only_at_some_sizes():
+    text = ("input: [N, 3, H, W]\nlayers:\n"
+            "  - {name: down, op: Conv2d, in_channels: 3, out_channels: 8, kernel_size: 3, stride: 2, "
+            "padding: solve, expect: [N, 8, H//2, W//2]}\n")
+    res = solve(shapeplan.load(text))
+    assert res.ok and all(s.restricts for s in res.solutions)
+    values = [s.values[("down", "padding")] for s in res.solutions]
+    assert values[:2] == [0, 1]
+    dom0, dom1 = (s.report.domain for s in res.solutions[:2])
+    assert dom0.contains(H=7, W=9) and not dom0.contains(H=8, W=9)  # padding 0: odd sizes
+    assert dom1.contains(H=8, W=10) and not dom1.contains(H=7, W=10)  # padding 1: even sizes
+    assert any(d.code == "partial-solution" for d in res.diagnostics)

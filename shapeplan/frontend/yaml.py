@@ -36,19 +36,24 @@ from ..expr import ExprError, parse_size
 from ..ir import Layer, Network, SymbolInfo
 from ..ops import REGISTRY
 from ..ops.base import ArgError, bind
-from .source import Doc
+from .source import Doc, plain_doc
 
 TOP_KEYS = ("name", "input", "inputs", "symbols", "layers", "outputs", "blocks", "description")
 LAYER_KEYS = ("name", "op", "args", "from", "expect", "block", "repeat")
-MAX_LAYERS = 100_000
+MAX_LAYERS = 10_000
 MAX_BLOCK_DEPTH = 16
+MAX_ERRORS = 50  # like a compiler, stop reading after this many errors
 _FAILED = "\x00failed"  # scope entry of a layer that had an error: readers stay silent
 
 
 def _suggest(word: str, options: Any) -> str | None:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    word = word[:100]
+    # only names of about the same length can be close; this keeps the cost bounded
+    slack = max(2, len(word) // 3)
+    cands = [o for o in options if isinstance(o, str) and abs(len(o) - len(word)) <= slack][:1000]
+    close = difflib.get_close_matches(word, cands, n=1, cutoff=0.6)
     if not close:
-        lower = {o.lower(): o for o in options}
+        lower = {o.lower(): o for o in options if isinstance(o, str)}
         if word.lower() in lower:
             return lower[word.lower()]
         return None
@@ -63,15 +68,23 @@ def valid_layer_name(name: str) -> bool:
     ) and parts[0].isidentifier()
 
 
+class _TooManyErrors(Exception):
+    """Raised at the MAX_ERRORS-th error: the rest of the file is not read."""
+
+
 class _Ctx:
     def __init__(self, doc: Doc) -> None:
         self.doc = doc
         self.diags: list[Diagnostic] = []
         self.symbols: set[str] = set()
+        self.n_errors = 0
 
     def error(self, code: str, message: str, path: tuple[Any, ...], hint: str | None = None,
               layer: str | None = None) -> None:
         self.diags.append(Diagnostic("error", code, message, layer=layer, hint=hint, location=self.doc.loc(*path)))
+        self.n_errors += 1
+        if self.n_errors >= MAX_ERRORS:
+            raise _TooManyErrors
 
 
 def _parse_dim(ctx: _Ctx, value: Any, path: tuple[Any, ...], *, allow_expr: bool = True) -> Dim | None:
@@ -93,7 +106,9 @@ def _parse_dim(ctx: _Ctx, value: Any, path: tuple[Any, ...], *, allow_expr: bool
             ctx.symbols.add(text)
             return sym(text)
         if text.isidentifier():
-            ctx.error("bad-symbol", f"{text!r} cannot be a symbol name (it is a Python keyword or builtin)", path,
+            why = ("it is not ASCII" if not text.isascii() else "it starts with _" if text.startswith("_")
+                   else "it is a Python keyword or builtin")
+            ctx.error("bad-symbol", f"{text[:60]!r} cannot be a symbol name ({why})", path,
                       hint="use a name such as N, C, H, W, T")
             return None
         if allow_expr:
@@ -194,6 +209,7 @@ class _Expander:
         self.explicit: set[str] = set()
         self.defined: set[str] = set()
         self.input_names: set[str] = set()
+        self.too_many = False
 
     def default_name(self, op: str, prefix: str) -> str:
         base = "".join(ch for ch in op.lower() if ch.isalnum() or ch == "_") or "layer"
@@ -233,8 +249,7 @@ class _Expander:
                     scope.setdefault(raw["name"], prefix + raw["name"])
         prev = first_input
         if len(self.layers) > MAX_LAYERS:
-            ctx.error("too-many-layers", f"the network has more than {MAX_LAYERS} layers", path)
-            return None
+            return None  # reported where the limit was passed
         for i, raw in enumerate(raw_layers):
             lpath = (*path, i)
             if not isinstance(raw, dict):
@@ -244,15 +259,22 @@ class _Expander:
             if got is not None:
                 prev = got
             if len(self.layers) > MAX_LAYERS:
-                ctx.error("too-many-layers", f"the network has more than {MAX_LAYERS} layers", lpath)
+                if not self.too_many:
+                    self.too_many = True
+                    ctx.error("too-many-layers", f"the network has more than {MAX_LAYERS} layers", lpath,
+                              hint="a repeated block multiplies its layers by `repeat`")
                 return None
         return prev
 
     def _from(self, raw: dict[str, Any], lpath: tuple[Any, ...], scope: dict[str, str], prev: str | None,
-              name: str) -> tuple[str, ...] | None:
+              name: str, no_input: bool = False) -> tuple[str, ...] | None:
+        """The layer's inputs: `from`, else the previous layer; none for an op that reads no
+        tensor (Parameter, Buffer) when `from` is absent or empty."""
         ctx = self.ctx
         src = raw.get("from")
-        if src is None:
+        if src is None or (no_input and src == []):
+            if no_input:
+                return ()
             if prev is None:
                 ctx.error("no-input", f"{name} has no input (no previous layer)", lpath, layer=name)
                 return None
@@ -301,7 +323,9 @@ class _Expander:
             ctx.error("duplicate-name", f"layer name {local!r} is used twice", (*lpath, "name"),
                       hint="give each layer a unique name")
             return None
-        inputs = self._from(raw, lpath, scope, prev, name)
+        spec = None if is_block else REGISTRY.get(opname)
+        no_input = spec is not None and spec.n_inputs[1] == 0
+        inputs = self._from(raw, lpath, scope, prev, name, no_input)
         if inputs is None:
             self._failed(scope, local, name, prefix)
             return None
@@ -476,9 +500,30 @@ def _check_blocks(ctx: _Ctx, raw: Any) -> dict[str, Any]:
     return out
 
 
+def _unique(diags: list[Diagnostic]) -> list[Diagnostic]:
+    """An error inside a block is reported once, not once per instance."""
+    seen: set[tuple[str, Location | None]] = set()
+    unique = []
+    for d in diags:
+        if (d.code, d.location) not in seen:
+            seen.add((d.code, d.location))
+            unique.append(d)
+    return unique
+
+
 def network_from_doc(doc: Doc) -> Network:
     """Build and validate a Network from a parsed document; raise InputError on problems."""
     ctx = _Ctx(doc)
+    try:
+        return _network_from_doc(doc, ctx)
+    except _TooManyErrors:
+        diags = _unique(ctx.diags)
+        diags.append(Diagnostic("note", "too-many-errors", f"stopped after {MAX_ERRORS} errors",
+                                location=diags[-1].location))
+        raise InputError(diags[0].message, diagnostics=diags) from None
+
+
+def _network_from_doc(doc: Doc, ctx: _Ctx) -> Network:
     data = doc.value
     if not isinstance(data, dict):
         raise InputError("a net.yaml must be a mapping with `input` and `layers`", code="bad-network",
@@ -552,13 +597,7 @@ def network_from_doc(doc: Doc) -> Network:
             ctx.diags.append(Diagnostic("warning", "unused-symbol", f"symbol {s} is bounded but no input uses it",
                                         location=doc.loc("symbols", s)))
     if any(d.severity == "error" for d in ctx.diags):
-        # an error inside a block is reported once, not once per instance
-        seen: set[tuple[str, Location | None]] = set()
-        unique = []
-        for d in ctx.diags:
-            if (d.code, d.location) not in seen:
-                seen.add((d.code, d.location))
-                unique.append(d)
+        unique = _unique(ctx.diags)
         raise InputError(unique[0].message, diagnostics=unique)
     net = Network(name, inputs, tuple(exp.layers), tuple(outputs), symbols, doc.file, input_locs)
     g = net.graph
@@ -576,4 +615,4 @@ def network_from_doc(doc: Doc) -> Network:
 
 
 def load_dict(data: Mapping[str, Any]) -> Network:
-    return network_from_doc(Doc(dict(data), None, {}))
+    return network_from_doc(plain_doc(dict(data)))

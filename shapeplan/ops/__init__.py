@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import (  # noqa: F401  (imported for their registrations)
     activation,
     conv,
+    functional,
     linear,
     merge,
     misc,
@@ -14,6 +15,7 @@ from . import (  # noqa: F401  (imported for their registrations)
     reduce,
     reshape,
     resize,
+    tensor,
 )
 from .base import REGISTRY, OpSpec
 

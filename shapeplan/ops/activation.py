@@ -34,6 +34,7 @@ from .base import (
     norm_dim,
     op,
     opt_t,
+    with_schema,
 )
 
 # --------------------------------------------------------------------------- converters
@@ -51,6 +52,7 @@ def _nonneg_float(v: Any) -> float:
 
 
 _nonneg_float.__name__ = "number >= 0"
+with_schema(_nonneg_float, {"type": "number", "minimum": 0, "maximum": _FLOAT32_MAX})
 
 
 def _nonzero_float(v: Any) -> float:
@@ -62,6 +64,7 @@ def _nonzero_float(v: Any) -> float:
 
 
 _nonzero_float.__name__ = "non-zero number"
+with_schema(_nonzero_float, {"type": "number", "not": {"const": 0}})
 
 _INT_ANY = int_t(None)
 _INPLACE = Param("inplace", bool_t, False)

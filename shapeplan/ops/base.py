@@ -172,6 +172,42 @@ def _is_int(v: object) -> bool:
 
 MAX_INT = 2**40  # larger sizes are certainly a mistake (and would overflow torch's int64 products)
 
+JSONSchema = dict[str, Any]
+_SCHEMA_ATTR = "json_schema"
+
+
+def with_schema(conv: Converter, schema: JSONSchema | None) -> Converter:
+    """Attach to ``conv`` the JSON Schema (draft-07) of the YAML values it accepts.
+
+    The schema may accept more than ``conv`` (the checker has the last word) but never
+    less: :mod:`shapeplan.schema` builds ``net.schema.json`` from these, and
+    ``tests/test_schema.py`` compares every converter with its schema on probe values.
+    ``None`` (an inner converter without a schema) leaves ``conv`` without one.
+    """
+    if schema is not None:
+        setattr(conv, _SCHEMA_ATTR, schema)
+    return conv
+
+
+def schema_of(conv: Converter) -> JSONSchema | None:
+    """The JSON Schema attached by :func:`with_schema`, or None."""
+    s = getattr(conv, _SCHEMA_ATTR, None)
+    return s if isinstance(s, dict) else None
+
+
+def _int_schema(minimum: int | None, maximum: int | None) -> JSONSchema:
+    s: JSONSchema = {"type": "integer"}
+    if minimum is not None:
+        s["minimum"] = minimum
+    if maximum is not None:
+        s["maximum"] = maximum
+    return s
+
+
+def _compose(make: Callable[..., JSONSchema], *convs: Converter) -> JSONSchema | None:
+    parts = [schema_of(c) for c in convs]
+    return None if any(x is None for x in parts) else make(*parts)
+
 
 def int_t(minimum: int | None = 0, maximum: int | None = MAX_INT) -> Converter:
     def conv(v: Any) -> int:
@@ -184,7 +220,7 @@ def int_t(minimum: int | None = 0, maximum: int | None = MAX_INT) -> Converter:
         return int(v)
 
     conv.__name__ = f"int>={minimum}" if minimum is not None else "int"
-    return conv
+    return with_schema(conv, _int_schema(minimum, maximum))
 
 
 def ints_t(n: int, minimum: int | None = 0) -> Converter:
@@ -199,7 +235,8 @@ def ints_t(n: int, minimum: int | None = 0) -> Converter:
         return (one(v),) * n
 
     conv.__name__ = f"int or list of {n} ints"
-    return conv
+    return with_schema(conv, _compose(
+        lambda s: {"anyOf": [s, {"type": "array", "items": s, "minItems": n, "maxItems": n}]}, one))
 
 
 def float_t(minimum: float | None = None, positive: bool = False) -> Converter:
@@ -216,7 +253,12 @@ def float_t(minimum: float | None = None, positive: bool = False) -> Converter:
         return f
 
     conv.__name__ = "number"
-    return conv
+    schema: JSONSchema = {"type": "number"}
+    if minimum is not None:
+        schema["minimum"] = minimum
+    if positive:
+        schema["exclusiveMinimum"] = 0
+    return with_schema(conv, schema)
 
 
 def bool_t(v: Any) -> bool:  # noqa: D103
@@ -226,6 +268,7 @@ def bool_t(v: Any) -> bool:  # noqa: D103
 
 
 bool_t.__name__ = "bool"
+with_schema(bool_t, {"type": "boolean"})
 
 
 def choice_t(*options: str) -> Converter:
@@ -235,7 +278,7 @@ def choice_t(*options: str) -> Converter:
         return str(v)
 
     conv.__name__ = "one of " + "|".join(options)
-    return conv
+    return with_schema(conv, {"enum": list(options)})
 
 
 def opt_t(inner: Converter) -> Converter:
@@ -243,7 +286,7 @@ def opt_t(inner: Converter) -> Converter:
         return None if v is None else inner(v)
 
     conv.__name__ = f"optional {getattr(inner, '__name__', '')}"
-    return conv
+    return with_schema(conv, _compose(lambda s: {"anyOf": [{"type": "null"}, s]}, inner))
 
 
 def union_t(*options: Converter) -> Converter:
@@ -257,11 +300,14 @@ def union_t(*options: Converter) -> Converter:
         raise ArgError(errors[-1] if len(errors) == 1 else "; or ".join(errors))
 
     conv.__name__ = " or ".join(getattr(o, "__name__", "?") for o in options)
-    return conv
+    return with_schema(conv, _compose(lambda *ss: {"anyOf": list(ss)}, *options))
 
 
 def any_t(v: Any) -> Any:
     return v
+
+
+with_schema(any_t, {})
 
 
 def dim_t(allow_minus_one: bool = False, minimum: int = 0) -> Converter:
@@ -291,7 +337,10 @@ def dim_t(allow_minus_one: bool = False, minimum: int = 0) -> Converter:
         return int(v)
 
     conv.__name__ = "size"
-    return conv
+    ints: list[JSONSchema] = [{"type": "integer", "minimum": minimum, "maximum": MAX_INT}]
+    if allow_minus_one and minimum > -1:
+        ints.append({"const": -1})
+    return with_schema(conv, {"anyOf": [*ints, {"type": "string"}]})  # a string: a symbol or an expression
 
 
 def dims_t(n: int | None = None, allow_minus_one: bool = False, minimum: int = 0, scalar: bool = True) -> Converter:
@@ -310,7 +359,14 @@ def dims_t(n: int | None = None, allow_minus_one: bool = False, minimum: int = 0
         return (one(v),) * (n or 1)
 
     conv.__name__ = "size or list of sizes"
-    return conv
+
+    def schema(s: JSONSchema) -> JSONSchema:
+        arr: JSONSchema = {"type": "array", "items": s, "maxItems": 64}
+        if n is not None:
+            arr.update(minItems=n, maxItems=min(n, 64))
+        return {"anyOf": [s, arr]} if scalar else arr
+
+    return with_schema(conv, _compose(schema, one))
 
 
 def int_list_t(n: int | None = None) -> Converter:
@@ -330,7 +386,11 @@ def int_list_t(n: int | None = None) -> Converter:
         return tuple(out)
 
     conv.__name__ = "list of ints"
-    return conv
+    item = _int_schema(-MAX_INT, MAX_INT)
+    arr: JSONSchema = {"type": "array", "items": item, "maxItems": 64}
+    if n is not None:
+        arr.update(minItems=n, maxItems=min(n, 64))
+    return with_schema(conv, {"anyOf": [item, arr]} if n in (None, 1) else arr)
 
 
 def _show(v: object) -> str:
@@ -353,6 +413,7 @@ class Param:
 
 Rule = Callable[[RuleCtx, list[Shape], dict[str, Any]], Shape]
 ParamCount = Callable[[dict[str, Any]], Dim]
+CallStyle = Literal["args", "list", "method", "method_star", "getitem", "parameter", "buffer"]
 
 
 @dataclass(frozen=True)
@@ -368,8 +429,15 @@ class OpSpec:
     torch_name: str = ""  # e.g. "nn.Conv2d", "torch.cat", "F.interpolate", "Tensor.view"
     doc: str = ""
     # how a function op is called: f(x, y, kw=..) ("args"), f([x, y], kw=..) ("list"),
-    # x.f(kw=..) ("method"), or x.f(*shape) ("method_star": the first parameter is unpacked)
-    call_style: Literal["args", "list", "method", "method_star"] = "args"
+    # x.f(kw=..) ("method"), x.f(*shape) ("method_star": the first parameter is unpacked), or
+    # x[index] ("getitem": the first parameter is the index).  A module op with no input is a
+    # tensor attribute, used as ``self.name`` in forward: nn.Parameter(torch.zeros(shape))
+    # ("parameter") or self.register_buffer(name, torch.zeros(shape)) ("buffer").
+    call_style: CallStyle = "args"
+    # torch's names of the tensor inputs, for an op whose optional inputs are passed by keyword
+    # (F.layer_norm(x, weight=w, bias=b)): inputs past the n_inputs[0] required ones are
+    # written as ``name=value`` in emitted code
+    input_names: tuple[str, ...] = ()
 
     def param(self, name: str) -> Param | None:
         for p in self.params:
@@ -396,7 +464,8 @@ def op(
     param_count: ParamCount | None = None,
     torch_name: str = "",
     aliases: Sequence[str] = (),
-    call_style: Literal["args", "list", "method", "method_star"] = "args",
+    call_style: CallStyle = "args",
+    input_names: Sequence[str] = (),
 ) -> Callable[[Rule], Rule]:
     """Decorator: register ``rule`` under ``name`` (and ``aliases``) with its signature.
 
@@ -414,7 +483,7 @@ def op(
             else:
                 tn = f"nn.{n}" if k == "module" else f"torch.{n}"
             register(OpSpec(n, k, tuple(params), rule, n_inputs, param_count, tn, (rule.__doc__ or "").strip(),
-                            call_style))
+                            call_style, tuple(input_names)))
         return rule
 
     return deco
@@ -428,8 +497,15 @@ def py_value(v: Any) -> str:
         inner = ", ".join(py_value(x) for x in v)
         return f"({inner},)" if isinstance(v, tuple) and len(v) == 1 else (
             f"({inner})" if isinstance(v, tuple) else f"[{inner}]")
+    if isinstance(v, float) and not math.isfinite(v):
+        return f"float({str(v)!r})"
     if isinstance(v, (bool, str, float)) or v is None:
         return repr(v)
+    if v is Ellipsis:
+        return "..."
+    if isinstance(v, slice):  # only valid inside a subscript (getitem)
+        parts = ["" if x is None else py_value(x) for x in (v.start, v.stop, v.step)]
+        return ":".join(parts[:2]) + (f":{parts[2]}" if v.step is not None else "")
     return fmt(v)
 
 
@@ -441,8 +517,17 @@ def call_source(spec: OpSpec, inputs: Sequence[str], args: Mapping[str, Any], se
     """
     kw = [(p.name, args[p.name]) for p in spec.params
           if p.name in args and (p.default is REQUIRED or not _same(args[p.name], p.default, p))]
+    if spec.call_style in ("parameter", "buffer"):
+        return _attribute_source(spec, args, kw, self_name)
     if spec.kind == "module":
         return f"{spec.torch_name}({', '.join(f'{k}={py_value(v)}' for k, v in kw)})"
+    if spec.call_style == "getitem":
+        index = args[spec.params[0].name]
+        text = ", ".join(py_value(i) for i in index) if index else "()"
+        return f"{inputs[0]}[{text}]"
+    if spec.input_names and len(inputs) > spec.n_inputs[0]:
+        k = spec.n_inputs[0]
+        inputs = [*inputs[:k], *(f"{n}={v}" for n, v in zip(spec.input_names[k:], inputs[k:], strict=False))]
     fn = spec.torch_name.rsplit(".", 1)[-1]
     kws = [f"{k}={py_value(v)}" for k, v in kw]
     if spec.call_style == "list":
@@ -455,6 +540,19 @@ def call_source(spec: OpSpec, inputs: Sequence[str], args: Mapping[str, Any], se
         rest = [f"{k}={py_value(v)}" for k, v in kw if k != first]
         return f"{inputs[0]}.{fn}({', '.join([*star, *rest])})"
     return f"{spec.torch_name}({', '.join([*inputs, *kws])})"
+
+
+def _attribute_source(spec: OpSpec, args: Mapping[str, Any], kw: Sequence[tuple[str, Any]],
+                      self_name: str | None) -> str:
+    """A tensor attribute: ``nn.Parameter(torch.zeros(shape))``, or with ``self_name`` for a
+    buffer, the ``self.register_buffer(name, torch.zeros(shape))`` statement."""
+    zeros = f"torch.zeros({py_value(tuple(args['shape']))})"
+    extra = "".join(f", {k}={py_value(v)}" for k, v in kw if k != "shape")
+    if spec.call_style == "parameter":
+        return f"nn.Parameter({zeros}{extra})"
+    if self_name is None:
+        return zeros
+    return f"self.register_buffer({self_name!r}, {zeros}{extra})"
 
 
 def _same(value: Any, default: Any, p: Param) -> bool:

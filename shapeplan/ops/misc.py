@@ -25,6 +25,7 @@ from .base import (
     int_t,
     op,
     opt_t,
+    with_schema,
 )
 
 _FLOAT = float_t()
@@ -59,6 +60,7 @@ def _prob(v: Any) -> float:
 
 
 _prob.__name__ = "probability in [0, 1]"
+with_schema(_prob, {"type": "number", "minimum": 0, "maximum": 1})
 _P = Param("p", _prob, 0.5)
 _INPLACE = Param("inplace", bool_t, False)
 

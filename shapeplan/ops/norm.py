@@ -33,6 +33,7 @@ from .base import (
     RuleCtx,
     bool_t,
     channels,
+    dim_t,
     dims_t,
     dvd,
     eq,
@@ -42,6 +43,8 @@ from .base import (
     last_dim,
     op,
     opt_t,
+    schema_of,
+    with_schema,
 )
 
 _FLOAT = float_t()
@@ -196,6 +199,8 @@ def _shape_t(v: Any) -> tuple[Any, ...]:
 
 
 _shape_t.__name__ = "size or list of sizes"
+with_schema(_shape_t, {"anyOf": [schema_of(dim_t()), {"type": "array", "items": schema_of(dim_t()),
+                                                     "minItems": 1, "maxItems": 64}]})
 
 
 def _trailing(ctx: RuleCtx, x: Shape, shape: Sequence[Dim]) -> None:

@@ -14,6 +14,10 @@ and pads):
   (torch checks "out_h >= 1 or out_w >= 1", so an empty output passes);
 - circular: the input, after cropping, is wrapped at most once (see :mod:`.padding`).
 
+``F.pad``'s amounts may be size expressions, of either sign (a traced UNet pads by
+``diff // 2`` where ``diff`` is a difference of sizes); :mod:`.padding` states the same rules
+for them as plain inequalities.
+
 One documented reading: where two or more padded output sizes are symbolic and none is surely
 >= 1, shapeplan needs each of them >= 1 (torch needs one), since a condition here is a
 single inequality.  This only matters with negative pads, at sizes giving an empty output.
@@ -28,6 +32,7 @@ from typing import Any
 import sympy
 
 from ..dims import Dim, Shape, fmt, norm
+from ..expr import ExprError, parse_size
 from .base import (
     ArgError,
     Converter,
@@ -39,6 +44,8 @@ from .base import (
     int_t,
     op,
     opt_t,
+    schema_of,
+    with_schema,
 )
 from .padding import pad_mode_requirements
 
@@ -54,7 +61,7 @@ def _surely_ge(d: Dim, k: int) -> bool:
     return bool(sympy.sympify(d - k).is_nonnegative)
 
 
-def pad_shape(ctx: RuleCtx, x: Shape, pad: Sequence[int], mode: str, value: float | None) -> Shape:
+def pad_shape(ctx: RuleCtx, x: Shape, pad: Sequence[Dim], mode: str, value: float | None) -> Shape:
     """The output of ``F.pad(x, pad, mode, value)``, stating torch's requirements."""
     rank = len(x)
     if len(pad) % 2:
@@ -111,18 +118,33 @@ def _module_padding(n: int) -> Converter:
         return (_INT(v),) * (2 * n)
 
     conv.__name__ = f"int or list of {2 * n} ints"
-    return conv
+    return with_schema(conv, {"anyOf": [schema_of(_INT), schema_of(_pad_list)]})
 
 
-def _pad_list(v: Any) -> tuple[int, ...]:
+def _pad_amount(v: Any) -> Dim:
+    """One pad: an int (negative crops), a size expression, or a sympy expression (from
+    sizes computed in a traced module: ``diff // 2``), which may be negative too."""
+    if isinstance(v, sympy.Expr):
+        return norm(v)
+    if isinstance(v, str):
+        try:
+            return parse_size(v)
+        except ExprError as e:
+            raise ArgError(f"bad size expression {v[:40]!r}: {e}") from None
+    out: int = _INT(v)
+    return out
+
+
+def _pad_list(v: Any) -> tuple[Dim, ...]:
     if not isinstance(v, (list, tuple)):
         raise ArgError(f"expected a list of ints (left, right, ...), got {v!r}")
     if len(v) > 64:
         raise ArgError(f"too many values ({len(v)})")
-    return tuple(_INT(p) for p in v)
+    return tuple(_pad_amount(p) for p in v)
 
 
-_pad_list.__name__ = "list of ints"
+_pad_list.__name__ = "list of ints or size expressions"
+with_schema(_pad_list, {"type": "array", "items": {"anyOf": [schema_of(_INT), {"type": "string"}]}, "maxItems": 64})
 
 
 # --------------------------------------------------------------------------- registrations

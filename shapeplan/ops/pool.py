@@ -39,6 +39,8 @@ from .base import (
     ints_t,
     op,
     opt_t,
+    schema_of,
+    with_schema,
 )
 
 _AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
@@ -57,12 +59,17 @@ def _ints(n: int, minimum: int) -> Converter:
         return inner(v)  # type: ignore[no-any-return]
 
     conv.__name__ = f"int or list of {n} ints"
-    return conv
+    s = schema_of(inner)
+    return with_schema(conv, s if n == 1 or s is None else
+                       {"anyOf": [s, {"type": "array", "items": s, "minItems": 1, "maxItems": 1}]})
 
 
 def _any_int(v: Any) -> int:
     out: int = int_t(None)(v)  # torch takes any non-zero divisor; the rule rejects 0
     return out
+
+
+with_schema(_any_int, schema_of(int_t(None)))
 
 
 def _output_size_t(n: int) -> Converter:
@@ -86,7 +93,10 @@ def _output_size_t(n: int) -> Converter:
         return (one(v),) * n
 
     conv.__name__ = "size or list of sizes (None keeps a dim)"
-    return conv
+    s = schema_of(one)
+    item_s = s if n == 1 or s is None else {"anyOf": [s, {"type": "null"}]}
+    return with_schema(conv, None if s is None else
+                       {"anyOf": [s, {"type": "array", "items": item_s, "minItems": n, "maxItems": n}]})
 
 
 # --------------------------------------------------------------------------- shared checks

@@ -38,6 +38,8 @@ from .base import (
     norm_dim,
     op,
     opt_t,
+    schema_of,
+    with_schema,
 )
 from .merge import broadcast_shapes, surely_positive
 
@@ -54,6 +56,7 @@ def _dims_t(v: Any) -> int | tuple[int, ...]:
 
 
 _dims_t.__name__ = "int or list of ints"
+with_schema(_dims_t, {"anyOf": [schema_of(_INT), schema_of(int_list_t())]})
 
 
 def reduced(ctx: RuleCtx, x: Shape, dim: int | tuple[int, ...] | None) -> list[int]:

@@ -39,6 +39,8 @@ from .base import (
     norm_dim,
     op,
     opt_t,
+    schema_of,
+    with_schema,
 )
 from .merge import same, surely_positive
 
@@ -63,7 +65,8 @@ def _shape_t(what: str) -> Converter:
         return tuple(item(x) for x in items)
 
     conv.__name__ = "list of sizes (one may be -1)"
-    return conv
+    s: dict[str, Any] = {"anyOf": [{"type": "integer", "minimum": -(2**40), "maximum": 2**40}, {"type": "string"}]}
+    return with_schema(conv, {"anyOf": [s, {"type": "array", "items": s, "minItems": 1, "maxItems": 64}]})
 
 
 def _nonempty_ints(v: Any) -> tuple[int, ...]:
@@ -79,6 +82,11 @@ def _int_or_ints(v: Any) -> int | tuple[int, ...]:
         return out
     n: int = int_t(None)(v)
     return n
+
+
+_LIST_ITEM = {"type": "integer", "minimum": -(2**40), "maximum": 2**40}  # int_list_t's items
+with_schema(_nonempty_ints, {"anyOf": [_LIST_ITEM, {"type": "array", "items": _LIST_ITEM, "minItems": 1, "maxItems": 64}]})
+with_schema(_int_or_ints, {"anyOf": [schema_of(int_t(None)), schema_of(int_list_t())]})
 
 
 _INT = int_t(None)

@@ -50,6 +50,7 @@ from .base import (
     opt_t,
     resolve_auto,
     union_t,
+    with_schema,
 )
 
 MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact", "lanczos")
@@ -72,6 +73,7 @@ def _float_list(v: Any) -> tuple[float, ...]:
 
 
 _float_list.__name__ = "list of numbers"
+with_schema(_float_list, {"type": "array", "items": {"type": "number"}, "maxItems": 64})
 
 SIZE_T = union_t(dim_t(), dims_t(scalar=False))  # a scalar stays a scalar: size=5 is not size=[5]
 SCALE_T = union_t(float_t(), _float_list)
