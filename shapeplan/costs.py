@@ -293,7 +293,7 @@ class Costs:
             return None
         return peak([b for _, b in self.steps] or [self.input_bytes], self.lows)
 
-    def at(self, **sizes: int) -> Costs:
+    def at(self, /, **sizes: int) -> Costs:  # positional-only self: a symbol may be named self
         """Every formula evaluated at these sizes (symbols left out stay symbolic)."""
         unknown = [k for k in sizes if k not in self.symbols]
         if unknown:

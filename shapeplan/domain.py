@@ -244,7 +244,7 @@ class Domain:
             if isinstance(v, bool) or not isinstance(v, int):
                 raise TypeError(f"{k} must be an int, got {v!r}")
 
-    def contains(self, **sizes: int) -> bool:
+    def contains(self, /, **sizes: int) -> bool:  # positional-only self: a symbol may be named self
         """Is the network valid at these sizes?  A symbol left out means "some allowed value"."""
         self._check_names(sizes)
         if all(s in sizes for s in self.symbols):

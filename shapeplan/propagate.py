@@ -159,8 +159,10 @@ def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None)
                     "note", "auto-symbolic",
                     f"{label} {pname}: auto is {fmt(value)}, which depends on {names}",
                     layer=layer.name, location=param_location(layer, spec, pname),
-                    hint=f"to fix one value, pin {names} in `input` or `symbols`, or insert an adaptive pool "
-                         f"(e.g. AdaptiveAvgPool2d) so that the size no longer depends on {names}",
+                    hint=f"choose one: pin {names} in `input` or `symbols` (then it is one number); insert an "
+                         f"adaptive pool (e.g. AdaptiveAvgPool2d) so that the size no longer depends on {names}; "
+                         f"or keep the formula (`shapeplan emit` then uses torch's Lazy module, or a constructor "
+                         f"argument for the input size)",
                 ))
         for req in ctx.requirements:
             param = req.param or _CODE_PARAM.get(req.code)

@@ -290,8 +290,16 @@ def parse_yaml(text: str, file: str | None = None) -> Doc:
         what = " ".join(x for x in (e.context, e.problem) if x) or "invalid YAML"
         raise InputError(f"invalid YAML: {what}", code="yaml", location=loc,
                          hint="check indentation, colons and brackets near this position") from None
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow: no mark, a position
+        pos = e.position if isinstance(e.position, int) else 0
+        line = text.count("\n", 0, pos) + 1
+        col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        char = e.character if isinstance(e.character, int) else ord(e.character or "\0")
+        raise InputError(f"invalid YAML: unacceptable character #x{char:04x}: {e.reason}", code="yaml",
+                         location=Location(file, line, col)) from None
     except yaml.YAMLError as e:
-        raise InputError(f"invalid YAML: {e}", code="yaml", location=Location(file)) from None
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise InputError(f"invalid YAML: {first[:200]}", code="yaml", location=Location(file)) from None
     except RecursionError:
         raise InputError("the document is nested too deeply", code="yaml", location=Location(file)) from None
     if node is None:

@@ -210,6 +210,7 @@ class _Expander:
         self.defined: set[str] = set()
         self.input_names: set[str] = set()
         self.too_many = False
+        self.inputs_failed = False  # `input`/`inputs` was written but had errors
 
     def default_name(self, op: str, prefix: str) -> str:
         base = "".join(ch for ch in op.lower() if ch.isalnum() or ch == "_") or "layer"
@@ -275,6 +276,8 @@ class _Expander:
         if src is None or (no_input and src == []):
             if no_input:
                 return ()
+            if prev is None and self.inputs_failed:
+                return None  # the input had an error, reported there
             if prev is None:
                 ctx.error("no-input", f"{name} has no input (no previous layer)", lpath, layer=name)
                 return None
@@ -569,6 +572,7 @@ def _network_from_doc(doc: Doc, ctx: _Ctx) -> Network:
     blocks = _check_blocks(ctx, data.get("blocks"))
     exp = _Expander(ctx, blocks)
     exp.input_names = set(inputs)
+    exp.inputs_failed = not inputs and ("input" in data or "inputs" in data)
     scope = {n: n for n in inputs}
     last = None
     if "layers" in data and (inputs or "input" in data or "inputs" in data):
