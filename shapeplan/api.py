@@ -40,4 +40,4 @@ def load(src: Source) -> Network:
 
 def check(net: Source) -> Report:
     """Every layer's output shape (symbolic), the diagnostics, and the valid input domain."""
-    return run_check(load(net))
+    return run_check(load(net), fixits=True)

@@ -192,9 +192,16 @@ def analyse(net: Network, prop: Propagation) -> tuple[Domain, list[Diagnostic]]:
     return domain, diags
 
 
-def run_check(net: Network, assign: Mapping[tuple[str, str], Any] | None = None) -> Report:
+def run_check(net: Network, assign: Mapping[tuple[str, str], Any] | None = None, *,
+              fixits: bool = False) -> Report:
+    """Propagate and analyse ``net``.  With ``fixits``, a merge whose branches never agree
+    gets the argument edits that would make them agree in its hint (a few more checks)."""
     prop = propagate(net, assign)
     domain, extra = analyse(net, prop)
+    base = prop.diagnostics
+    if fixits:
+        base = [_with_fixes(net, prop, d, assign) for d in base]
+        extra = [_with_fixes(net, prop, d, assign) for d in extra]
     layers = [
         LayerInfo(name, r.layer.op, r.layer.inputs, r.shape, r.params, r.args)
         for name, r in prop.results.items()
@@ -206,8 +213,21 @@ def run_check(net: Network, assign: Mapping[tuple[str, str], Any] | None = None)
         if layer.name not in have:
             layers.append(LayerInfo(layer.name, layer.op, layer.inputs, None, None))
     layers.sort(key=lambda li: order.get(li.name, 0))
-    diags = sorted(prop.diagnostics + extra, key=_diag_order(order))
+    diags = sorted(base + extra, key=_diag_order(order))
     return Report(net, layers, diags, domain, prop)
+
+
+def _with_fixes(net: Network, prop: Propagation, d: Diagnostic,
+                assign: Mapping[tuple[str, str], Any] | None) -> Diagnostic:
+    from .fixit import MERGE_CODES, merge_fixes
+
+    if d.severity != "error" or d.code not in MERGE_CODES:
+        return d
+    fixes = merge_fixes(net, prop, d, lambda n, a: run_check(n, {**(assign or {}), **a}))
+    if not fixes:
+        return d
+    hint = "; or ".join(fixes) + (f"; or {d.hint}" if d.hint else "")
+    return Diagnostic(d.severity, d.code, d.message, layer=d.layer, hint=hint, location=d.location)
 
 
 def _diag_order(order: Mapping[str, int]) -> Any:

@@ -250,9 +250,16 @@ def compile_dim(expr: sympy.Expr, names: tuple[str, ...]) -> Callable[..., int]:
     return fn
 
 
+@cache
+def _arg_names(expr: sympy.Expr) -> tuple[str, ...]:
+    """The sorted names of ``expr``'s symbols (cached: sympy recomputes ``free_symbols`` by
+    walking the whole tree on every access, which dominated ``Domain.contains``)."""
+    return tuple(sorted(s.name for s in expr.free_symbols))
+
+
 def evaluate(d: Dim, env: Mapping[str, int]) -> int:
     """The value of ``d`` at the sizes in ``env`` (every free symbol must be given)."""
     if isinstance(d, int):
         return d
-    names = tuple(sorted(s.name for s in d.free_symbols))
+    names = _arg_names(d)
     return int(compile_dim(d, names)(*(env[n] for n in names)))

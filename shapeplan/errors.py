@@ -8,6 +8,14 @@ from typing import Any, Literal
 Severity = Literal["error", "warning", "note"]
 
 
+def _printable(text: str, keep: str = "") -> str:
+    """``text`` with control and other unprintable characters escaped (``\\n``, ``\\x1b``):
+    a file name or message can then neither break a diagnostic line nor drive the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in keep else repr(c)[1:-1] for c in text)
+
+
 @dataclass(frozen=True)
 class Location:
     """Where a problem is: a file (or ``<string>``), 1-based line and column."""
@@ -17,7 +25,7 @@ class Location:
     col: int | None = None
 
     def __str__(self) -> str:
-        parts = [self.file or "<input>"]
+        parts = [_printable(self.file) if self.file else "<input>"]
         if self.line is not None:
             parts.append(str(self.line))
             if self.col is not None:
@@ -39,9 +47,9 @@ class Diagnostic:
 
     def render(self) -> str:
         loc = str(self.location) if self.location else "<input>"
-        text = f"{loc}: {self.severity}[{self.code}]: {self.message}"
+        text = f"{loc}: {self.severity}[{self.code}]: {_printable(self.message)}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {_printable(self.hint, keep=chr(10))}"
         return text
 
     def to_json(self) -> dict[str, Any]:

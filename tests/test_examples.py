@@ -25,7 +25,7 @@ from shapeplan.dims import evaluate  # noqa: E402
 from shapeplan.emit import build  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-GOOD = ["lenet", "resnet18", "unet", "hrnet_small", "vgg11", "mobilenet_v2"]
+GOOD = ["lenet", "resnet18", "unet", "hrnet_small", "vgg11", "mobilenet_v2", "strided"]
 # what torch raises for a bad input size (anything else, e.g. a NameError in emitted code, is a bug)
 TORCH_ERRORS = (RuntimeError, ValueError, IndexError)
 SCAN = range(1, 71)  # the sizes scanned exhaustively on the meta device
@@ -38,6 +38,10 @@ KNOWN_DOMAIN: dict[str, Callable[[int], bool]] = {
     "hrnet_small": lambda h: -(-h // 4) % 4 == 0,  # ceil(H/4), the 1/4 branch, is a multiple of 4
     "vgg11": lambda h: h >= 32,  # 5 MaxPool2d(2)
     "mobilenet_v2": lambda h: True,  # ceil-halvings only, adaptive pool
+    # stem s = ceil(h/2); the ceil_mode pool gives floor((s-1)/2) (+1 - 1 dropped window) and the
+    # conv floor((s-3)/2) + 1: equal iff s is odd, i.e. h mod 4 in {1, 2}; conv3 (dilated 3x3,
+    # pad 1) needs pool2's floor((h+1)/8) + 1 >= 3, i.e. h >= 15, so h >= 17
+    "strided": lambda h: h % 4 in (1, 2) and h >= 17,
 }
 
 # torchvision's parameter counts (sum(p.numel() for p in model.parameters()))
@@ -261,7 +265,7 @@ def test_torch_agrees_at_sample_sizes(name: str) -> None:
         agree_at(name, env, "cpu")
 
 
-@pytest.mark.parametrize("name", ["unet", "hrnet_small"])
+@pytest.mark.parametrize("name", GOOD)
 def test_torch_agrees_at_every_size(name: str) -> None:
     dom = report(name).domain
     small = dom.smallest()
@@ -271,7 +275,10 @@ def test_torch_agrees_at_every_size(name: str) -> None:
         for env in ({"N": 1, "H": s, "W": small["W"]}, {"N": 1, "H": small["H"], "W": s}):
             agree_at(name, env, "meta")
             valid += dom.contains(**env)
-    assert 0 < valid < 2 * len(SCAN)
+    known = KNOWN_DOMAIN[name]
+    assert valid == sum(known(s) for s in SCAN) * 2 > 0
+    for s in range(SCAN.stop, 301, 9):  # and squares up to 300
+        agree_at(name, {"N": 1, "H": s, "W": s}, "meta")
 
 
 @pytest.mark.parametrize("name", ["unet", "hrnet_small"])

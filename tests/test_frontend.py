@@ -7,6 +7,7 @@ import sympy
 
 import shapeplan
 from shapeplan.dims import fmt, sym
+from shapeplan.errors import InputError
 from shapeplan.expr import ExprError, parse_size
 
 BLOCKY = """
@@ -110,3 +111,10 @@ def test_dict_and_multiple_inputs():
     }
     rep = shapeplan.check(net)
     assert rep.ok and rep.shapes["m"][1] == 8
+
+
+def test_negative_symbol_pin_is_an_input_error():
+    with pytest.raises(InputError) as e:
+        shapeplan.load("input: [N, 3, H, W]\nsymbols: {H: -3}\nlayers:\n  - {op: ReLU}\n")
+    (d,) = e.value.diagnostics
+    assert d.code == "bad-symbols" and d.location is not None and d.location.line == 2

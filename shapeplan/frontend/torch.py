@@ -280,7 +280,7 @@ class _Importer:
                     walk(x, f"{key}.{i}" if key else str(i))
 
         walk(value, "")
-        if not found:
+        if not found and not any(d.severity == "error" for d in self.diags):
             self.diags.append(Diagnostic("error", "no-output", "the module returns no tensor",
                                          hint="shapeplan follows the tensors the forward returns"))
         names: list[str] = []
@@ -671,9 +671,13 @@ def _bind_call(spec: OpSpec, fn: Any, args: tuple[Any, ...], kwargs: dict[str, A
             bound = sig.bind(*args, **kwargs)
         except TypeError as e:
             raise _Unsupported("bad-argument", f"{spec.name}: {e}") from None
-        for pname, value in bound.arguments.items():
-            default = sig.parameters[pname].default
-            _take(spec, pname, value, default, inputs, params)
+        items = list(bound.arguments.items())
+        for i, (pname, value) in enumerate(items):
+            if value is None and spec.param(pname) is None and any(isinstance(v, _Tensor) for _, v in items[i + 1:]):
+                later = next(k for k, v in items[i + 1:] if isinstance(v, _Tensor))
+                raise _Unsupported("unsupported-argument", f"{spec.name} with {pname}=None but a tensor {later}: "
+                                                           "shapeplan passes optional tensors by position")
+            _take(spec, pname, value, sig.parameters[pname].default, inputs, params)
         return inputs, params
     pos = list(args)
     if spec.call_style == "list":

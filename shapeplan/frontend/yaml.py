@@ -149,6 +149,10 @@ def _parse_symbols(ctx: _Ctx, raw: Any) -> dict[str, SymbolInfo]:
             continue
         lo, hi = 1, None
         if isinstance(spec, int) and not isinstance(spec, bool):
+            if spec < 0 or spec > 2**40:
+                ctx.error("bad-symbols", f"{name} must be pinned to a non-negative integer, got {spec!r}"[:200], path,
+                          hint=f"e.g. `{name}: 32`")
+                continue
             lo = hi = spec
         elif isinstance(spec, dict):
             for k in spec:
