@@ -4,7 +4,6 @@ size in a fresh process) and the peak memory of ``shapeplan check``."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -75,29 +74,18 @@ def scaling(kinds: list[str], sizes: list[int]) -> dict[tuple[str, int], dict[st
 class Memory:
     label: str
     layers: int
-    rss: int  # max RSS of `shapeplan check FILE` (bytes), the whole process
-    peak: int  # tracemalloc peak of shapeplan.check(FILE) in a fresh process, after import
-    kept: int  # still allocated after it (the report, caches)
-
-
-def _cli_rss(path: str) -> int:
-    """Max resident set size of ``shapeplan check PATH`` (os.wait4 on that child only)."""
-    with open(os.devnull, "wb") as null:
-        p = subprocess.Popen([*cli_command(), "check", path], cwd=ROOT, stdout=null, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        err = p.stderr.read().decode() if p.stderr else ""
-        if p.stderr:
-            p.stderr.close()
-    if p.returncode not in (0, 1):
-        raise RuntimeError(f"shapeplan check {path}: exit {p.returncode}: {err[-500:]}")
-    return int(usage.ru_maxrss) * 1024  # KiB on Linux
+    rss: int  # peak RSS of `shapeplan check FILE` (bytes), the whole process
+    peak: int  # tracemalloc peak of shapeplan.check(FILE), warm (right after the CLI's check)
+    run_peak: int  # the same for run_check(net) alone (propagation + domain), the file already loaded
+    kept: int  # still allocated after shapeplan.check(FILE) (the report, caches)
 
 
 def memory(targets: list[tuple[str, str]]) -> list[Memory]:
     out = []
     for label, path in targets:
         progress(f"memory: shapeplan check {label}")
-        r = run_child("tracemalloc", path)
-        out.append(Memory(label, r["layers"], _cli_rss(path), r["peak"], r["cur"]))
+        r = run_child("memory", path)
+        if r["exit"] not in (0, 1, None):
+            raise RuntimeError(f"shapeplan check {path}: exit {r['exit']}")
+        out.append(Memory(label, r["layers"], r["hwm"], r["peak"], r["run_peak"], r["cur"]))
     return out

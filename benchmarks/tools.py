@@ -20,6 +20,7 @@ from .nets import TorchNet, input_shape
 
 @dataclass
 class ExportResult:
+    key: str  # "named" or "auto"
     label: str
     seconds: float
     ok: bool
@@ -66,7 +67,7 @@ def warm_up() -> None:
     x = torch.empty(2, 1, 8, 8, device="meta")
     with torch.no_grad():
         tiny(x)
-    torch.export.export(tiny, (x,), dynamic_shapes={"x": {0: torch.export.Dim.AUTO}})
+    torch.export.export(tiny, (x,), dynamic_shapes=({0: torch.export.Dim.AUTO},))
 
 
 # --------------------------------------------------------------------------- shapeplan
@@ -127,7 +128,7 @@ _DIM = {"0": "N", "2": "H", "3": "W"}
 
 def _tidy_guard(text: str) -> str:
     text = re.sub(r"L\['x'\]\.size\(\)\[(\d)\]", lambda m: _DIM.get(m.group(1), m.group(0)), text)
-    text = text.replace("IntInfinity()", "oo").replace("((-1) + ", "(").replace("(-1) + ", "")
+    text = re.sub(r"\((-\d+)\) \+ ", r"\1 + ", text.replace("IntInfinity()", "oo"))
     return " ".join(text.split())
 
 
@@ -146,7 +147,8 @@ def _export_failure(e: Exception) -> str:
 def _ranges(ep: Any) -> tuple[str, int | None]:
     """The exported program's range constraints per input dim, and how many (H, W) in
     1..SCAN_SIDE they admit."""
-    ph = [n for n in ep.graph.nodes if n.op == "placeholder" and n.name == "x"]
+    user = list(ep.graph_signature.user_inputs)[:1]
+    ph = [n for n in ep.graph.nodes if n.op == "placeholder" and n.name in user]
     if not ph:
         return str(dict(ep.range_constraints)), None
     shape = ph[0].meta["val"].shape
@@ -164,8 +166,7 @@ def _ranges(ep: Any) -> tuple[str, int | None]:
         vr = ep.range_constraints.get(node.expr)
         lo = int(vr.lower) if vr is not None else 1
         hi_raw = vr.upper if vr is not None else None
-        finite = hi_raw is not None and str(hi_raw) not in ("int_oo", "oo")
-        hi = int(hi_raw) if finite else None
+        hi = None if hi_raw is None or str(hi_raw) in ("int_oo", "oo") else int(hi_raw)
         parts.append(f"{name} >= {lo}" if hi is None else f"{name} in [{lo}, {hi}]")
         if name != "N":
             top = SCAN_SIDE if hi is None else min(hi, SCAN_SIDE)
@@ -188,16 +189,16 @@ def measure_export(r: NetResult, model: Any, variants: list[str]) -> None:
 
         def run(v: str = v) -> Any:
             try:
-                return torch.export.export(model, (x,), dynamic_shapes={"x": dyn_of[v]})
+                return torch.export.export(model, (x,), dynamic_shapes=(dyn_of[v],))
             except Exception as e:  # noqa: BLE001 - the failure is the result
                 return e
 
         t, ep = timed(run)
         if isinstance(ep, Exception):
-            r.exports.append(ExportResult(labels[v], t, False, _export_failure(ep)))
+            r.exports.append(ExportResult(v, labels[v], t, False, _export_failure(ep)))
         else:
             text, admitted = _ranges(ep)
-            r.exports.append(ExportResult(labels[v], t, True, text, admitted))
+            r.exports.append(ExportResult(v, labels[v], t, True, text, admitted))
 
 
 def measure_one_size(r: NetResult, model: Any, reps: int) -> None:

@@ -1,8 +1,4 @@
-"""The network of PyTorch's "Neural Networks" tutorial (beginner/blitz), as written there.
-
-Used by docs/guide.md: ``shapeplan import docs/tutorial_net.py:Net --input "N,1,H,W"``.
-"""
-
+# docs/tutorial_net.py: the network of PyTorch's "Neural Networks" tutorial (beginner/blitz)
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

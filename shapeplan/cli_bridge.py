@@ -22,9 +22,14 @@ from .errors import InputError, ShapeplanError
 
 
 def _load_report(file: Path) -> Any:
+    """The checked network; `solve` unknowns take their first solution (emit and validate
+    work on the network as it will be built)."""
     from . import api
+    from .emit import solved_report
+    from .solve import unknowns
 
-    return api.check(api.load(file))
+    net = api.load(file)
+    return solved_report(net) if unknowns(net) else api.check(net)
 
 
 @app.command()

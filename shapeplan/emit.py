@@ -134,6 +134,21 @@ def _symbolic(v: Any) -> bool:
     return not isinstance(v, (bool, int, float, str, type(None), type(Ellipsis))) and bool(free_symbols(v))
 
 
+def solved_report(net: Network | Report) -> Report:
+    """The report to emit from: `solve` unknowns take their first (smallest) solution."""
+    if isinstance(net, Report):
+        return net
+    from .solve import solve, unknowns
+
+    if not unknowns(net):
+        return run_check(net)
+    res = solve(net, limit=1)
+    if not res.solutions:
+        raise ShapeError(f"{net.name}: no values of the `solve` unknowns make the network valid",
+                         code="no-solution", diagnostics=res.diagnostics or None)
+    return res.solutions[0].report
+
+
 def emit(net: Network | Report, *, trace: bool = False) -> str:
     """Python source of an ``nn.Module`` for ``net`` (``auto`` filled in, shapes as comments).
 
@@ -141,7 +156,7 @@ def emit(net: Network | Report, *, trace: bool = False) -> str:
     on the input size (``in_features: auto`` after a Flatten with H free) uses torch's Lazy
     module where one exists, else becomes an argument of ``__init__``.
     """
-    rep = net if isinstance(net, Report) else run_check(net)
+    rep = solved_report(net)
     if rep.errors:
         raise ShapeError(f"{rep.network.name} has shape errors; fix them before emitting code",
                          code="shape-errors", diagnostics=rep.errors)
@@ -288,7 +303,7 @@ def build(net: Network | Report, sizes: Mapping[str, int] | None = None, *, trac
     """
     import torch  # noqa: F401 - the bridge needs torch
 
-    rep = net if isinstance(net, Report) else run_check(net)
+    rep = solved_report(net)
     src = emit(rep, trace=trace)
     namespace: dict[str, Any] = {"__name__": "shapeplan_built"}
     exec(compile(src, "<shapeplan-emit>", "exec"), namespace)  # noqa: S102 - generated from validated values

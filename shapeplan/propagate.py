@@ -15,7 +15,7 @@ from typing import Any
 import networkx as nx
 import sympy
 
-from .dims import Dim, Shape, fmt, fmt_shape, free_symbols, norm
+from .dims import Dim, Shape, evaluate, fmt, fmt_shape, free_symbols, norm, sym
 from .errors import Diagnostic, Location
 from .ir import Layer, Network
 from .ops import REGISTRY, OpSpec
@@ -108,6 +108,8 @@ def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None)
                                                   f"input {iname} dim {i} = {fmt(d)} must be >= 0", None, d,
                                                   net.input_locs.get(iname)))
 
+    # symbols pinned in `symbols` ({H: 32}): an `auto` size that depends only on them is a number
+    pinned = {sym(s): info.min for s, info in net.symbols.items() if info.max is not None and info.max == info.min}
     for layer in layer_order(net):
         spec = REGISTRY[layer.op]
         xs = [shapes.get(src) for src in layer.inputs]
@@ -135,6 +137,8 @@ def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None)
                 shapes[layer.name] = None
                 continue
             args = resolve_auto(spec, bound, ins)
+            if pinned:
+                args = _pin_autos(spec, bound, args, pinned)
         except ArgError as e:
             error("bad-argument", e.message, e.hint, e.param)
             shapes[layer.name] = None
@@ -180,6 +184,16 @@ def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None)
         results[layer.name] = LayerResult(layer, spec, args, tuple(ins), out, norm(params), autos)
         shapes[layer.name] = out
     return Propagation(net, results, constraints, diags)
+
+
+def _pin_autos(spec: OpSpec, bound: dict[str, Any], args: dict[str, Any], pinned: Mapping[Any, int]) -> dict[str, Any]:
+    out = dict(args)
+    for p in spec.params:
+        v = args.get(p.name)
+        if (p.auto is not None and bound.get(p.name) is not v and isinstance(v, sympy.Expr)
+                and v.free_symbols and v.free_symbols <= set(pinned)):
+            out[p.name] = int(evaluate(v, {str(k): n for k, n in pinned.items()}))
+    return out
 
 
 def _is_dim(v: object) -> bool:

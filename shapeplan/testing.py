@@ -12,7 +12,8 @@
 :func:`assert_shapes` imports the module (:func:`shapeplan.from_torch`), checks it for every
 input size at once (no shape errors), compares layer shapes with ``expected`` as formulas,
 and runs the module's own forward pass at sizes inside and just outside its domain (chosen
-by :func:`shapeplan.validate.choose_sizes`), comparing what torch does with the prediction.
+by :func:`shapeplan.validate.choose_sizes`; see :mod:`shapeplan.module_run`), comparing what
+torch does with the prediction.
 On failure it raises ``AssertionError`` with one line per differing layer.
 :func:`assert_domain` asserts which input sizes are valid.
 
@@ -42,7 +43,7 @@ from .check import Report, run_check
 from .dims import Dim, Shape, fmt_shape, norm, sym
 from .errors import Diagnostic, ShapeplanError
 from .expr import ExprError, parse_size
-from .validate import Mismatch, SizeResult, _first_line, _predicted, choose_sizes
+from .validate import SizeResult, choose_sizes
 
 DimSpec = Union[int, str, sympy.Expr]
 ShapeSpec = Union[str, Sequence[DimSpec]]
@@ -105,16 +106,11 @@ def parse_shape(spec: ShapeSpec) -> Shape:
         items: Sequence[object] = [p.strip() for p in _split_top(_strip_parens(spec.strip()))]
         if items == [""]:
             items = []
-    elif isinstance(spec, Sequence) or _is_size(spec):
+    elif isinstance(spec, Sequence):  # tuples, lists, torch.Size
         items = list(spec)
     else:
         raise TypeError(f"a shape must be a tuple of sizes or a string like '(N, 6, H - 4, W - 4)', got {spec!r}")
     return tuple(_parse_dim(d) for d in items)
-
-
-def _is_size(x: object) -> bool:
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(x, torch.Size)
 
 
 def same_dim(a: Dim, b: Dim) -> bool:
@@ -214,80 +210,6 @@ def _problems(rep: Report) -> str | None:
 # ---------------------------------------------------------------------- forward passes
 
 
-def _module_results(module: Any, rep: Report, sizes: list[dict[str, int]], device: str) -> list[SizeResult]:
-    """Run the user's own module at every size (eval mode, no grad, its weights replaced by
-    empty tensors on ``device``: on ``meta`` nothing is allocated) and compare each layer's
-    output (the submodules named like a layer, called once) and the outputs."""
-    import torch
-    from torch.func import functional_call
-
-    from .frontend.torch import _sanitize
-
-    target = torch.device(device)
-    state = {k: (t if t.device == target else torch.empty_like(t, device=target) if target.type == "meta"
-                 else t.to(target))
-             for k, t in [*module.named_parameters(), *module.named_buffers()]}
-    shapes = rep.shapes
-    outputs = list(rep.network.outputs)
-    captured: dict[str, list[tuple[int, ...]]] = {}
-
-    def hook(name: str) -> Callable[..., None]:
-        def record(_m: Any, _args: Any, out: Any) -> None:
-            if isinstance(out, torch.Tensor):
-                captured.setdefault(name, []).append(tuple(out.shape))
-        return record
-
-    modes = {m: m.training for m in module.modules()}
-    named: dict[str, list[Any]] = {}
-    for qual, sub in module.named_modules():
-        if qual:
-            named.setdefault(_sanitize(qual), []).append(sub)  # the importer's layer names
-    handles = [subs[0].register_forward_hook(hook(name)) for name, subs in named.items()
-               if len(subs) == 1 and name in shapes and name not in outputs]
-    module.eval()
-    results: list[SizeResult] = []
-    try:
-        for env in sizes:
-            captured.clear()
-            predicted_valid = rep.ok and rep.domain.contains(**env)
-            try:
-                xs = tuple(torch.empty(*(_predicted(s, env) or ()), device=target) for s in rep.network.inputs.values())
-                with torch.no_grad():
-                    out = functional_call(module, state, xs)
-                error = None
-            except Exception as e:  # noqa: BLE001 - torch raises many kinds of errors for bad shapes
-                out, error = None, _first_line(e)
-            res = SizeResult(dict(env), predicted_valid, error is None, error)
-            if error is None and predicted_valid:
-                got = {n: s[0] for n, s in captured.items() if len(s) == 1}
-                leaves = list(_tensors(out, torch.Tensor))
-                if len(leaves) == len(outputs):
-                    got.update({n: tuple(t.shape) for n, t in zip(outputs, leaves)})
-                for li in rep.layers:
-                    want = _predicted(li.shape, env)
-                    if li.name in got and got[li.name] != want:
-                        res.mismatches.append(Mismatch(li.name, want, got[li.name]))
-            results.append(res)
-    finally:
-        for h in handles:
-            h.remove()
-        for m, mode in modes.items():
-            m.training = mode
-    return results
-
-
-def _tensors(out: Any, tensor: type) -> Iterator[Any]:
-    """The tensors of a forward's result, in order (a tensor, or tuples, lists, dicts of them)."""
-    if isinstance(out, tensor):
-        yield out
-    elif isinstance(out, (list, tuple)):
-        for o in out:
-            yield from _tensors(o, tensor)
-    elif isinstance(out, Mapping):
-        for o in out.values():
-            yield from _tensors(o, tensor)
-
-
 def _disagreement(rep: Report, results: list[SizeResult], device: str) -> str | None:
     bad = [r for r in results if not r.agree]
     if not bad:
@@ -337,7 +259,9 @@ def assert_shapes(module: Any, input_shape: Any = None, expected: Mapping[str, S
         if missing:
             raise ValueError(f"sizes {_sizes_text(env)} do not give {', '.join(missing)}")
     if _is_module(module):
-        results = _module_results(module, rep, chosen, device)
+        from .module_run import module_results
+
+        results = module_results(module, rep, chosen, device)
     else:
         from .validate import validate
 

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .check import Report, run_check
+from .check import Report
 from .dims import Shape, evaluate, fmt_shape
+from .emit import solved_report
 from .ir import Network
 
 
@@ -82,12 +83,12 @@ def _near(box_set: Any, lo: int = 1) -> list[int]:
     if first is None:
         return out
     out += [first, first - 1]
-    nxt = box_set.first_at_or_after(first + 1)
-    if nxt is not None:
-        out += [nxt, nxt - 1, nxt + 1]
     last = box_set.max()
     if last is not None:
         out += [last, last + 1]
+    nxt = box_set.first_at_or_after(first + 1)
+    if nxt is not None:
+        out += [nxt, nxt - 1, nxt + 1]
     for seg in getattr(box_set, "segs", ()):
         for v in (seg.lo, seg.lo - 1, seg.hi, None if seg.hi is None else seg.hi + 1):
             if v is not None:
@@ -95,31 +96,48 @@ def _near(box_set: Any, lo: int = 1) -> list[int]:
     return [v for v in dict.fromkeys(out) if v >= lo]
 
 
+def _batch_symbols(rep: Report) -> set[str]:
+    """Symbols used only as the first dim of the inputs: batch sizes, rarely interesting."""
+    first: set[str] = set()
+    other: set[str] = set()
+    for shape in rep.network.inputs.values():
+        for i, d in enumerate(shape):
+            names = {str(x) for x in getattr(d, "free_symbols", ())}
+            (first if i == 0 else other).update(names)
+    return first - other
+
+
 def choose_sizes(rep: Report, count: int = 12, cap: int | None = None) -> list[dict[str, int]]:
-    """Sizes worth a forward pass: valid ones (the smallest, edges, a large one) and, for
-    every symbol, sizes just outside the domain.  ``cap`` bounds every size (for cpu runs)."""
+    """Sizes worth a forward pass: the smallest valid one; per symbol, the edges of its
+    valid set (both sides of every interval and of the first gap of a periodic set) and a
+    large valid size; sizes just outside.  Symbols take turns, so every one gets its edges
+    tried; a batch symbol gets one other value.  ``cap`` bounds every size (cpu runs)."""
     dom = rep.domain
     names = list(dom.symbols)
     if not names:
         return [{}]
     base = dom.smallest() or dict.fromkeys(names, 1)
     base = {s: base.get(s, 1) for s in names}
+    batch = _batch_symbols(rep)
+    boxes = sorted(getattr(dom, "boxes", []), key=lambda b: not all(base[k] in b[k] for k in names if k in b))
+    per: dict[str, list[int]] = {}
+    for s in names:
+        vals: list[int] = []
+        if s in batch:
+            vals = [base[s] + 1]
+        else:
+            for box in boxes[:3]:
+                vals += _near(box[s])
+            big = [b for box in boxes[:1] if (b := box[s].first_at_or_after(max(base[s], 200)))]
+            vals += big + [base[s] + 1, base[s] - 1, 2 * base[s] + 1, 1]
+        per[s] = [v for v in dict.fromkeys(vals) if v >= 1 and v != base[s]]
     cands: list[dict[str, int]] = [dict(base)]
+    for i in range(max((len(v) for v in per.values()), default=0)):
+        for s in names:
+            if i < len(per[s]):
+                cands.append({**base, s: per[s][i]})
     for ex in dom.examples(limit=2):
         cands.append({s: ex.get(s, base[s]) for s in names})
-    for box in getattr(dom, "boxes", [])[:4]:
-        for s in names:
-            for v in _near(box[s]):
-                cands.append({**base, s: v})
-    for box in getattr(dom, "boxes", [])[:1]:  # a large valid size per symbol
-        for s in names:
-            big = box[s].first_at_or_after(max(base[s], 200))
-            if big is not None:
-                cands.insert(1, {**base, s: big})
-    for s in names:  # sizes off the domain: neighbours of the smallest, and 0-free extremes
-        for v in (base[s] - 1, base[s] + 1, base[s] + 2, 2 * base[s] + 1, 1):
-            if v >= 1:
-                cands.append({**base, s: v})
     if cap is not None:
         cands = [c for c in cands if all(v <= cap for v in c.values())]
     seen: set[tuple[int, ...]] = set()
@@ -178,7 +196,7 @@ def validate(net: Network | Report, sizes: Iterable[Mapping[str, int]] | None = 
              count: int = 12) -> ValidationReport:
     """Run real forward passes at ``sizes`` (default: chosen from the domain, see
     :func:`choose_sizes`) on ``device`` and compare them with the prediction."""
-    rep = net if isinstance(net, Report) else run_check(net)
+    rep = solved_report(net)
     if sizes is None:
         chosen = choose_sizes(rep, count, cap=None if device == "meta" else 512)
     else:

@@ -1,86 +1,149 @@
-"""Differential fuzzing of whole networks: random CNN graphs (chains with skip connections),
-checked symbolically once, then run in torch at every input size in a range.  The domain
-must say "valid" exactly where torch runs, and every layer's shape must equal torch's."""
+"""Differential fuzzing of whole networks against torch (the generator and the oracle are in
+tests/netgen.py; tools/fuzz.py runs the same for longer).
+
+A few thousand random networks (chains and DAGs, 1d/2d/3d, every op family, ``auto``
+sizes, symbolic and concrete inputs), each checked once by shapeplan and run in torch at
+several input sizes: shapeplan's "valid" must be exactly torch's "runs", and every layer's
+shape must be torch's.  Deterministic: case i of the CI run is ``Random(f"ci:{i}")``.
+"""
 
 from __future__ import annotations
 
+import random
+from collections import Counter
+from pathlib import Path
+
+import netgen
+import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import shapeplan
-from shapeplan.dims import evaluate
+from shapeplan.check import run_check
+from shapeplan.dims import evaluate, norm
 from shapeplan.emit import build
 
-
-@st.composite
-def networks(draw):
-    layers = []
-    c = draw(st.integers(1, 3))
-    c_in = c
-    names = ["x"]
-    for i in range(draw(st.integers(1, 6))):
-        kind = draw(st.sampled_from(["conv", "convt", "maxpool", "avgpool", "up", "bn", "relu", "skip"]))
-        name = f"l{i}"
-        k = draw(st.integers(1, 5))
-        s = draw(st.integers(1, 3))
-        if kind == "conv":
-            out = draw(st.integers(1, 3))
-            layers.append({"name": name, "op": "Conv2d", "in_channels": "auto", "out_channels": out,
-                           "kernel_size": k, "stride": s, "padding": draw(st.integers(0, 2)),
-                           "dilation": draw(st.integers(1, 2))})
-            c = out
-        elif kind == "convt":
-            out = draw(st.integers(1, 3))
-            layers.append({"name": name, "op": "ConvTranspose2d", "in_channels": "auto", "out_channels": out,
-                           "kernel_size": k, "stride": s, "padding": draw(st.integers(0, 2)),
-                           "output_padding": draw(st.integers(0, s - 1))})
-            c = out
-        elif kind in ("maxpool", "avgpool"):
-            layers.append({"name": name, "op": "MaxPool2d" if kind == "maxpool" else "AvgPool2d", "kernel_size": k,
-                           "stride": s, "padding": draw(st.integers(0, k // 2)), "ceil_mode": draw(st.booleans())})
-        elif kind == "up":
-            layers.append({"name": name, "op": "Upsample", "scale_factor": draw(st.sampled_from([2.0, 0.5, 1.5])),
-                           "mode": "nearest"})
-        elif kind == "bn":
-            layers.append({"name": name, "op": "BatchNorm2d", "num_features": "auto"})
-        elif kind == "relu":
-            layers.append({"name": name, "op": "ReLU"})
-        else:
-            # a residual merge with an earlier tensor of the same channel count, or a cat
-            src = draw(st.sampled_from(names))
-            layers.append({"name": name, "op": "cat", "from": [names[-1], src], "dim": 1})
-            c = c + (c_in if src == "x" else next(
-                lay for lay in reversed(layers) if lay["name"] == src).get("_c", c))
-        layers[-1]["_c"] = c
-        names.append(name)
-    for lay in layers:
-        lay.pop("_c", None)
-    return {"name": "Fuzz", "input": [1, c_in, "H", 7], "layers": layers}
+CASES = 3000
+CHUNKS = 12
+REGRESSIONS = Path(__file__).resolve().parent / "regressions"
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(networks())
-def test_domain_and_shapes_agree_with_torch(spec):
-    try:
-        rep = shapeplan.check(spec)
-    except shapeplan.InputError:
-        return  # a drawn argument combination torch would reject at construction
-    if not rep.ok:
-        return  # emit refuses networks with errors; the op tests cover invalid layers
-    c_in = spec["input"][1]
-    model = build(rep, trace=True).eval()
-    for h in range(1, 26):
-        valid = rep.domain.contains(H=h)
-        trace: dict = {}
+def _run(i: int, totals: Counter) -> list[str]:
+    rng = random.Random(f"ci:{i}")
+    spec = netgen.generate(rng)
+    out = netgen.compare(spec, rng)
+    totals["cases"] += 1
+    totals["loaded"] += out.loaded
+    totals["sizes"] += out.sizes
+    totals["layers"] += out.layers
+    totals["valid"] += out.valid
+    totals["invalid"] += out.invalid
+    for k, v in out.known.items():
+        totals[f"known:{k}"] += v
+    return [f"case ci:{i}: {d}\n  {spec}" for d in out.disagreements]
+
+
+@pytest.mark.parametrize("chunk", range(CHUNKS))
+def test_random_networks_agree_with_torch(chunk: int):
+    totals: Counter = Counter()
+    bad: list[str] = []
+    for i in range(chunk, CASES, CHUNKS):
+        bad += _run(i, totals)
+    assert not bad, "\n".join(bad[:5])
+    # the cases must exercise both verdicts, many layers and sizes
+    n = CASES // CHUNKS
+    assert totals["cases"] == n
+    assert totals["valid"] > 1.5 * n and totals["invalid"] > 0.8 * n, totals
+    assert totals["layers"] > 5 * n, totals
+
+
+def test_generator_covers_the_op_families_and_shapes():
+    ops: Counter = Counter()
+    dims: Counter = Counter()
+    kinds: Counter = Counter()
+    for i in range(600):
+        spec = netgen.generate(random.Random(f"ci:{i}"))
+        rank = len(spec["input"])
+        dims[rank - 2] += 1
+        kinds["symbolic" if any(isinstance(v, str) for v in spec["input"][2:]) else "concrete"] += 1
+        for lay in spec["layers"]:
+            ops[lay["op"]] += 1
+            if isinstance(lay.get("from"), list):
+                kinds["merge"] += 1
+            elif "from" in lay:
+                kinds["branch"] += 1
+            if "auto" in lay.values():
+                kinds["auto"] += 1
+    assert set(dims) == {1, 2, 3}
+    assert min(kinds.values()) > 30, kinds
+    for family in ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "MaxPool2d", "AvgPool1d", "LPPool2d",
+                   "AdaptiveAvgPool2d", "BatchNorm2d", "InstanceNorm1d", "GroupNorm", "LayerNorm",
+                   "LocalResponseNorm", "Softmax", "GLU", "PReLU", "ZeroPad2d", "ReflectionPad1d",
+                   "ReplicationPad3d", "CircularPad2d", "pad", "Upsample", "interpolate", "PixelShuffle",
+                   "PixelUnshuffle", "ChannelShuffle", "Flatten", "Linear", "add", "mul", "sub", "cat", "stack",
+                   "mean", "amax", "transpose", "unsqueeze", "squeeze", "unflatten", "Dropout"):
+        assert ops[family] > 0, family
+
+
+def test_emitted_modules_run_like_the_oracle():
+    """For a sample of valid cases, shapeplan's own emitted module (traced) gives the shapes."""
+    done = 0
+    for i in range(400):
+        rng = random.Random(f"emit:{i}")
+        spec = netgen.generate(rng)
         try:
-            with torch.no_grad():
-                model(torch.zeros(1, c_in, h, 7), _trace=trace)
-            ran = True
-        except RuntimeError:
-            ran = False
-        assert valid == ran, (spec, h, str(rep.domain))
-        if ran:
-            for name, t in trace.items():
-                want = tuple(evaluate(d, {"H": h}) for d in rep.shapes[name])
-                assert tuple(t.shape) == want, (name, h)
+            rep = run_check(shapeplan.load(spec))
+        except shapeplan.InputError:
+            continue
+        if not rep.ok:
+            continue
+        env = rep.domain.smallest()
+        if env is None:
+            continue
+        model = build(rep, sizes=env, trace=True).eval()
+        xs = [torch.zeros(tuple(evaluate(norm(d), env) for d in s)) for s in rep.network.inputs.values()]
+        trace: dict = {}
+        with torch.no_grad():
+            model(*xs, _trace=trace)
+        for name, t in trace.items():
+            assert tuple(t.shape) == tuple(evaluate(norm(d), env) for d in rep.shapes[name]), (spec, name)
+        done += 1
+        if done >= 40:
+            break
+    assert done >= 40
+
+
+def test_shrink_finds_a_small_case():
+    """The shrinker keeps a property while removing layers and simplifying arguments."""
+    spec = netgen.generate(random.Random("shrink"), max_layers=7)
+    spec["layers"].append({"name": "big", "op": "Conv2d" if len(spec["input"]) == 4 else "Identity"})
+
+    def has_big(s: dict, env: dict) -> bool:
+        return any(lay["name"] == "big" for lay in s["layers"])
+
+    small, _ = netgen.shrink(spec, {}, has_big)
+    assert [lay["name"] for lay in small["layers"]] == ["big"]
+
+
+def test_regression_file_round_trip(tmp_path: Path):
+    spec = {"name": "Fuzz", "input": [2, 1, "L"], "layers": [{"name": "l1", "op": "ReLU"}]}
+    text = netgen.to_yaml(spec, {"L": 3}, "a note\non two lines")
+    assert netgen.read_sizes(text) == {"L": 3}
+    net = shapeplan.load(text)
+    assert [la.name for la in net.layers] == ["l1"]
+
+
+REGRESSION_FILES = sorted(REGRESSIONS.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", REGRESSION_FILES, ids=[p.name for p in REGRESSION_FILES])
+def test_regressions(path: Path):
+    """Cases where shapeplan once disagreed with torch (found by the fuzzer, shrunk), at the
+    sizes written in the file and at more sizes around them."""
+    text = path.read_text()
+    sizes = netgen.read_sizes(text)
+    out = netgen.compare(text, envs=[sizes] if sizes else None)
+    assert out.loaded
+    assert not out.disagreements, out.disagreements
+    more = netgen.compare(text, random.Random(path.name), n_sizes=12)
+    assert not more.disagreements, more.disagreements
+    assert out.sizes + more.sizes > 0

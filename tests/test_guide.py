@@ -5,8 +5,9 @@ the guide shows.
   the guide shows for it (stdout and stderr together, as a terminal shows them).  A command
   ends with ``# exit code N`` where it must exit with N (default 0).
 - ``shapeplan ...`` commands run in-process (typer's CliRunner, the same ``app`` as the
-  console script); ``python -m pytest ...`` runs in a subprocess (with ``-p
-  shapeplan.testing`` added where the plugin's entry point is not installed).
+  console script); ``python -m pytest ...`` runs in a subprocess, with ``-p no:shapeplan
+  -p shapeplan.testing`` added (this checkout's plugin, whether or not its entry point is
+  installed) and ``-p no:cacheprovider``.
 - Everything runs in one temporary copy of ``docs/`` and ``examples/`` (cwd = that copy),
   so commands that write files (``-o net.yaml``) feed the commands after them.
 - Output comparison, after a small normalisation: trailing whitespace and trailing blank
@@ -15,6 +16,8 @@ the guide shows.
 - A ```python block is executed (one namespace for the whole guide, cwd = the copy); a
   block with ``>>>`` prompts runs as a doctest (``...`` in an expected value matches
   anything).  The snippets state their claims with ``assert``.
+- A Python block whose first line is ``# docs/X.py: ...`` is the whole of that file (and is
+  executed too).
 - Every picture the guide shows (``![..](img/X)``) is a file that the guide's own commands
   write; it must equal the one in docs/img (rerun the command there to refresh it).
 """
@@ -22,7 +25,6 @@ the guide shows.
 from __future__ import annotations
 
 import doctest
-import importlib.metadata
 import os
 import re
 import shlex
@@ -38,6 +40,9 @@ from typer.testing import CliRunner
 
 import shapeplan.cli_bridge  # noqa: F401 - registers emit / validate / import on the app
 from shapeplan.cli import app
+
+# the guide's test-file listing uses @pytest.mark.shapeplan, unknown here where the plugin is not installed
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnknownMarkWarning")
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "docs" / "guide.md"
@@ -107,10 +112,6 @@ def _matches(expected: list[str], actual: list[str]) -> bool:
     return bool(actual) and expected[0] == actual[0] and _matches(expected[1:], actual[1:])
 
 
-def _plugin_installed() -> bool:
-    return any(ep.value == "shapeplan.testing" for ep in importlib.metadata.entry_points(group="pytest11"))
-
-
 def _run_command(item: Item, cwd: Path) -> tuple[int, str]:
     argv = shlex.split(item.text, comments=True)
     if argv[0] == "shapeplan":
@@ -119,9 +120,9 @@ def _run_command(item: Item, cwd: Path) -> tuple[int, str]:
             raise result.exception
         return result.exit_code, result.output
     if argv[:3] == ["python", "-m", "pytest"]:
-        extra = [] if _plugin_installed() else ["-p", "shapeplan.testing"]
-        cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *extra, *argv[3:]]
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:shapeplan", "-p", "shapeplan.testing",
+               *argv[3:]]
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "80"}
         env.pop("PYTEST_ADDOPTS", None)
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120, env=env)
         return proc.returncode, proc.stdout + proc.stderr
@@ -203,11 +204,13 @@ def test_pictures_are_the_ones_the_commands_draw(guide_run: dict[int, Any]):
             f"docs/{rel} is stale: rerun the guide's command that writes it, from the repository root")
 
 
-def test_the_tutorial_net_in_the_guide_is_the_file():
-    text = GUIDE.read_text()
-    source = (ROOT / "docs" / "tutorial_net.py").read_text()
-    body = source[source.index("import torch"):]
-    assert body.strip() in text
+def test_listings_are_the_files():
+    """A Python block whose first line is ``# docs/X.py...`` shows that whole file."""
+    listings = [item for item in ITEMS if item.kind == "python" and re.match(r"# docs/\S+\.py\b", item.text)]
+    assert len(listings) >= 2
+    for item in listings:
+        path = ROOT / item.text.split()[1].rstrip(":")
+        assert path.is_file() and path.read_text() == item.text, f"docs/guide.md:{item.line} differs from {path}"
 
 
 def test_readme_links_the_guide():
@@ -222,4 +225,4 @@ def test_matching_rules():
     assert not _matches(["a"], ["a", "b"])
     assert _norm(["2 passed in 0.52s  ", ""]) == ["2 passed in <t>s"]
     items = parse_guide("```console\n$ shapeplan check x.yaml   # exit code 1\nout\n```\n```python\nx = 1\n```\n")
-    assert [(i.kind, i.line, i.expected, i.exit_code) for i in items] == [("command", 2, ["out"], 1), ("python", 5, [], 0)]
+    assert [(i.kind, i.line, i.expected, i.exit_code) for i in items] == [("command", 2, ["out"], 1), ("python", 6, [], 0)]

@@ -214,6 +214,13 @@ def test_emit_is_safe_and_runs(path: Path):
     hostile = HOSTILE_TEXT + [la.name for la in rep.network.layers if not la.name.isidentifier()]
     check_emitted_source(src, hostile)
     check_emitted_source(emit(rep, trace=True), HOSTILE_TEXT)
+    # names that collide after sanitizing (a.0.c, a_0_c) still get one attribute each
+    init = next(n for n in ast.walk(ast.parse(src)) if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+    attrs = [t.attr for n in ast.walk(init) if isinstance(n, ast.Assign) for t in n.targets
+             if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"]
+    assert len(attrs) == len(set(attrs)), attrs
+    modules = [la for la in rep.network.layers if shapeplan.ops.REGISTRY[la.op].kind == "module"]
+    assert len(attrs) >= len(modules)
     _run_built(rep)
 
 

@@ -87,3 +87,13 @@ def test_partial_solutions_when_an_expect_holds_only_at_some_sizes():
     assert dom0.contains(H=7, W=9) and not dom0.contains(H=8, W=9)  # padding 0: odd sizes
     assert dom1.contains(H=8, W=10) and not dom1.contains(H=7, W=10)  # padding 1: even sizes
     assert any(d.code == "partial-solution" for d in res.diagnostics)
+
+
+def test_auto_is_a_number_when_its_symbols_are_pinned_in_symbols():
+    text = ("input: [N, 1, H, W]\nsymbols: {H: 32, W: 32}\nlayers:\n"
+            "  - {op: Conv2d, in_channels: 1, out_channels: 6, kernel_size: 5}\n  - {op: Flatten}\n"
+            "  - {name: fc1, op: Linear, in_features: auto, out_features: 10}\n")
+    res = solve(shapeplan.load(text))
+    assert res.auto[("fc1", "in_features")] == 6 * 28 * 28
+    assert not any(d.code == "auto-symbolic" for d in res.report.diagnostics)
+    assert "nn.Linear(in_features=4704" in shapeplan.emit(shapeplan.load(text))

@@ -255,10 +255,9 @@ def test_assert_domain():
 # ---------------------------------------------------------------------- the pytest plugin
 
 
-def _plugin_args() -> list[str]:
-    """Load the plugin with -p where its entry point is not installed (pip install -e .)."""
-    installed = any(ep.value == "shapeplan.testing" for ep in importlib.metadata.entry_points(group="pytest11"))
-    return [] if installed else ["-p", "shapeplan.testing"]
+# this module as the plugin, whether or not its entry point is installed (-p no:shapeplan
+# keeps the entry point from registering it a second time)
+PLUGIN = ("-p", "no:shapeplan", "-p", "shapeplan.testing")
 
 
 # the plugin module is already imported here, so pytest cannot rewrite its asserts (it has none)
@@ -312,7 +311,7 @@ def test_fixture_never_called(shapeplan_check):
 
 def test_plugin_fixture_and_marker(pytester: pytest.Pytester):
     pytester.makepyfile(test_user=USER_TESTS)
-    result = pytester.runpytest_inprocess(*_plugin_args(), *QUIET, "--strict-markers")
+    result = pytester.runpytest_inprocess(*PLUGIN, *QUIET, "--strict-markers")
     result.assert_outcomes(passed=4, failed=1, errors=2)
     result.stdout.fnmatch_lines([
         "*_ test_marked_wrong _*",
@@ -326,7 +325,7 @@ def test_plugin_fixture_and_marker(pytester: pytest.Pytester):
 
 
 def test_plugin_registers_the_marker(pytester: pytest.Pytester):
-    result = pytester.runpytest_inprocess(*_plugin_args(), *QUIET, "--markers")
+    result = pytester.runpytest_inprocess(*PLUGIN, *QUIET, "--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.shapeplan(input_shape=None, expected=None, *, sizes=None, "
                                  "device='meta'): default arguments of the shapeplan_check fixture*"])
 
@@ -343,7 +342,7 @@ def test_plugin_does_not_import_torch_unless_the_fixture_checks_a_module(pyteste
         def test_plain():
             assert "torch" not in sys.modules
     ''')
-    result = pytester.runpytest_subprocess(*_plugin_args(), *QUIET)
+    result = pytester.runpytest_subprocess(*PLUGIN, *QUIET)
     result.assert_outcomes(passed=2)
 
 

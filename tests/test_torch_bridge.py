@@ -322,3 +322,12 @@ def test_wrapped_function_is_inlined() -> None:
 
     rep = shapeplan.check(shapeplan.from_torch(Res(), ("N", 4, "H", "W")))
     assert rep.ok and [li.op for li in rep.layers] == ["Conv2d", "add"]
+
+
+def test_emit_and_validate_use_the_solved_values() -> None:
+    text = ("input: [N, 3, H, W]\nlayers:\n"
+            "  - {name: conv, op: Conv2d, in_channels: 3, out_channels: 8, kernel_size: 5, padding: solve, "
+            "expect: [N, 8, H, W]}\n  - {name: head, op: Conv2d, in_channels: auto, out_channels: 2, kernel_size: 1}\n")
+    src = shapeplan.emit(shapeplan.load(text))
+    assert "padding=(2, 2)" in src and "in_channels=8" in src and "solve" not in src and "auto" not in src
+    assert shapeplan.validate(shapeplan.load(text)).ok

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import inspect
 import operator
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,7 @@ from typing import Any
 import sympy
 
 from ..dims import Dim, Shape, floordiv, norm, sym, valid_symbol_name
-from ..errors import Diagnostic, InputError
+from ..errors import Diagnostic, InputError, Location
 from ..ir import Layer, Network
 from ..ops import REGISTRY, OpSpec
 from ..ops.base import ArgError, RuleCtx, RuleError, bind, resolve_auto
@@ -72,6 +73,7 @@ class _Opaque:
     """A value shapeplan does not model (a dtype, a device): fine to pass, not to compute with."""
 
     what: str
+    failed: bool = False  # the value of a node that could not be imported (already reported)
 
 
 class _Unsupported(Exception):
@@ -106,6 +108,7 @@ def _symbolic_trace(module: Any, concrete: dict[str, Any]) -> Any:
             return getattr(nn, cls.__name__, None) is cls
 
     tracer = Tracer()
+    tracer.record_stack_traces = True  # so that a diagnostic can point at the line of forward
     graph = tracer.trace(module, concrete_args=concrete or None)
     return graph
 
@@ -217,14 +220,17 @@ class _Importer:
                 return _map(node.args[0], env)
             args = _map(node.args, env)
             kwargs = _map(node.kwargs, env)
+            if any(isinstance(v, _Opaque) and v.failed for v in _leaves((args, kwargs))):
+                env[node] = _Opaque(f"the failed node {node.name}", failed=True)  # reported upstream
+                continue
             if scope is not None:
                 node.meta["nn_module_stack"] = {scope: (scope, None)} if scope else {}
             try:
                 env[node] = self._node(node, args, kwargs)
             except _Unsupported as e:
                 self.diags.append(Diagnostic("error", e.code, f"node {node.name!r}: {e.message}", layer=node.name,
-                                             hint=e.hint))
-                env[node] = _Opaque(f"the failed node {node.name}")
+                                             hint=e.hint, location=_source_location(node)))
+                env[node] = _Opaque(f"the failed node {node.name}", failed=True)
         return None
 
     def _inline(self, node: Any, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -540,6 +546,22 @@ def _has_dim(rest: Sequence[Any], kwargs: Mapping[str, Any]) -> bool:
     return bool(rest) and isinstance(rest[0], int) and not isinstance(rest[0], bool)
 
 
+def _source_location(node: Any) -> Location | None:
+    """The line of the user's Python code that made ``node`` (from fx's stack trace)."""
+    trace = getattr(node, "stack_trace", None) or ""
+    found = re.findall(r'File "([^"]+)", line (\d+)', trace)
+    if not found:
+        return None
+    import torch
+
+    root = str(__import__("pathlib").Path(torch.__file__).parent)
+    mine = [(f, n) for f, n in found if not f.startswith(root)]
+    if not mine:
+        return None
+    file, line = mine[-1]
+    return Location(file, int(line))
+
+
 def _inlinable(fn: Any) -> bool:
     """A plain Python function outside torch (e.g. one registered with ``torch.fx.wrap``)."""
     mod = getattr(fn, "__module__", "") or ""
@@ -800,7 +822,7 @@ def from_torch(module: Any, input_shape: Any = ("N", 3, "H", "W"), *, name: str 
             raise InputError(f"no input shape for forward()'s argument {p.name!r}", code="bad-input",
                              hint="pass input_shape as a dict {argument: shape} or a list of shapes")
         concrete[p.name] = p.default
-    training = module.training
+    modes = [(m, m.training) for m in module.modules()]
     module.eval()
     try:
         graph = _symbolic_trace(module, concrete)
@@ -809,7 +831,8 @@ def from_torch(module: Any, input_shape: Any = ("N", 3, "H", "W"), *, name: str 
                          code="trace", hint="shapeplan needs a module that torch.fx.symbolic_trace can trace "
                                             "(no Python control flow on tensor values or sizes)") from None
     finally:
-        module.train(training)
+        for m, mode in modes:  # every submodule back in its own mode
+            m.training = mode
     net_name = name or type(module).__name__
     if not valid_symbol_name(net_name):
         net_name = "Net"

@@ -70,6 +70,18 @@ def _features_match(ctx: RuleCtx, c: Dim, nf: Dim, param: str) -> None:
                 hint=f"set {param}: {fmt(c)} (or {param}: auto)", show=c, param=param)
 
 
+def _affine_needs_features(ctx: RuleCtx, nf: Dim) -> None:
+    """affine=True with num_features 0 always fails in torch (an empty weight); with
+    ``num_features: auto`` the count is the input's, which may be 0 at some sizes
+    (``4*H - 4`` at H = 1), so the condition is stated, not only checked for a literal 0."""
+    if nf == 0:
+        ctx.fail("num-features", "num_features=0 with affine=True always fails in torch",
+                 hint="use num_features >= 1", param="num_features")
+    ctx.require(ge(nf, 1), "num-features",
+                f"num_features = {fmt(nf)} must be >= 1 with affine=True (torch fails on an empty weight)",
+                hint="make sure the input has at least one channel here", show=nf, param="num_features")
+
+
 # --------------------------------------------------------------------------- BatchNorm / InstanceNorm
 
 
@@ -98,9 +110,8 @@ def _batch_norm_rule(n: int) -> Any:
         x = xs[0]
         ctx.rank(x, ranks, layout)
         nf, batch_stats = a["num_features"], not a["track_running_stats"]
-        if a["affine"] and nf == 0:
-            ctx.fail("num-features", "num_features=0 with affine=True always fails in torch",
-                     hint="use num_features >= 1", param="num_features")
+        if a["affine"]:
+            _affine_needs_features(ctx, nf)
         if a["eps"] < 0 or (batch_stats and a["eps"] <= 0):
             need = "positive" if batch_stats else "non-negative"
             ctx.fail("args", f"eps must be {need} here, got {a['eps']}", param="eps")
@@ -130,9 +141,7 @@ def _instance_norm_rule(n: int) -> Any:
             _more_than_one(ctx, spatial, "spatial element",
                            "InstanceNorm normalises each channel over its spatial dims: make them larger")
         if a["affine"]:
-            if nf == 0:
-                ctx.fail("num-features", "num_features=0 with affine=True always fails in torch",
-                         hint="use num_features >= 1", param="num_features")
+            _affine_needs_features(ctx, nf)
             if is_zero(batch):
                 ctx.fail("empty", "an empty batch (N=0) fails in torch when affine=True")
         elif a["track_running_stats"] and not any(is_zero(d) for d in x):
