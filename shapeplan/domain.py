@@ -248,6 +248,8 @@ class Domain:
         """Is the network valid at these sizes?  A symbol left out means "some allowed value"."""
         self._check_names(sizes)
         if all(s in sizes for s in self.symbols):
+            if not self.residual:  # the boxes are exact: membership, no formula evaluated
+                return any(all(sizes[k] in box[k] for k in self.symbols) for box in self.boxes)
             return self._holds(dict(sizes))
         for box in self.boxes:
             if all(v in box[k] for k, v in sizes.items()):

@@ -8,6 +8,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import shapeplan
 from shapeplan.dims import ceildiv, dmax, dmin, evaluate, floordiv, norm, sym
 from shapeplan.domain import apply_condition, quasi_affine, univariate
 from shapeplan.ops.base import Cond, dvd, eq, ge
@@ -167,3 +168,18 @@ def test_min_max_rates_and_symbol_products_fall_back():
         univariate(ge(dmax(H, 2 * H - 10), 5), "H")
     with pytest.raises(NotAnalysable):
         univariate(eq(H * H, 16), "H")
+
+
+def test_box_membership_equals_evaluating_every_condition():
+    """contains() answers from the exact boxes; the conditions themselves must agree."""
+    import pathlib
+
+    for path in sorted(pathlib.Path(__file__).resolve().parents[1].joinpath("examples").glob("*.yaml")):
+        if "bad" in path.stem:
+            continue
+        dom = shapeplan.check(path).domain
+        assert dom.exact
+        for h in range(1, 130):
+            for w in (1, 16, 17, 32, 35, 64, 113):
+                env = {"N": 2, "H": h, "W": w}
+                assert dom.contains(**env) == dom._holds(env), (path.stem, env)
