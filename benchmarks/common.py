@@ -65,7 +65,10 @@ def fmt_x(r: float | None) -> str:
 
 
 def fmt_mib(b: float | None) -> str:
-    return "-" if b is None else f"{b / 2**20:.1f} MiB"
+    """Bytes as ``812 KiB`` or ``45.9 MiB``."""
+    if b is None:
+        return "-"
+    return f"{b / 2**10:.0f} KiB" if abs(b) < 2**20 else f"{b / 2**20:.1f} MiB"
 
 
 def progress(msg: str) -> None:

@@ -75,9 +75,10 @@ class Memory:
     label: str
     layers: int
     rss: int  # peak RSS of `shapeplan check FILE` (bytes), the whole process
-    peak: int  # tracemalloc peak of shapeplan.check(FILE), warm (right after the CLI's check)
-    run_peak: int  # the same for run_check(net) alone (propagation + domain), the file already loaded
-    kept: int  # still allocated after shapeplan.check(FILE) (the report, caches)
+    load_peak: int  # tracemalloc peak of load(FILE), warm
+    net: int  # the Network it returns
+    run_peak: int  # tracemalloc peak of run_check(net) above the Network
+    report: int  # the Report it returns
 
 
 def memory(targets: list[tuple[str, str]]) -> list[Memory]:
@@ -87,5 +88,5 @@ def memory(targets: list[tuple[str, str]]) -> list[Memory]:
         r = run_child("memory", path)
         if r["exit"] not in (0, 1, None):
             raise RuntimeError(f"shapeplan check {path}: exit {r['exit']}")
-        out.append(Memory(label, r["layers"], r["hwm"], r["peak"], r["run_peak"], r["cur"]))
+        out.append(Memory(label, r["layers"], r["hwm"], r["load_peak"], r["net"], r["run_peak"], r["report"]))
     return out

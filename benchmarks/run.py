@@ -21,6 +21,7 @@ forward passes it is compared with):
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import tempfile
@@ -82,6 +83,8 @@ def run_nets(args: argparse.Namespace) -> list[Any]:
 
     progress("warm-up (imports, first-use costs) on a tiny model")
     tools.warm_up()
+    gc.collect()
+    gc.freeze()  # torch's and sympy's ~200,000 objects: out of every gc.collect() that timed() makes
     variants = {"both": ["named", "auto"], "auto": ["auto"], "named": ["named"], "none": []}[args.export]
     results = []
     for key in args.nets:
@@ -98,6 +101,7 @@ def run_nets(args: argparse.Namespace) -> list[Any]:
             progress(f"{net.label}: meta forward at {samples} random (H, W) in 1..{SCAN_SIDE}")
             tools.measure_scan(r, model, rep.domain, samples)
         results.append(r)
+    gc.unfreeze()
     return results
 
 
@@ -210,17 +214,17 @@ def memory_targets(args: argparse.Namespace, tmp: Path) -> list[tuple[str, str]]
 
 def memory_table(rows: list[procs.Memory]) -> Table:
     t = Table("F. Peak memory of `shapeplan check FILE`",
-              ["file", "layers", "peak RSS, whole CLI process", "RSS over LeNet", "tracemalloc peak: check(FILE), warm",
-               "of which run_check", "still allocated after"])
+              ["file", "layers", "peak RSS, whole CLI process", "RSS over LeNet", "tracemalloc: load(FILE) peak",
+               "the Network", "run_check peak", "the Report"])
     base = rows[0].rss if rows else 0
     for m in rows:
-        t.add(m.label, f"{m.layers:,}", fmt_mib(m.rss), fmt_mib(m.rss - base), fmt_mib(m.peak), fmt_mib(m.run_peak),
-              fmt_mib(m.kept))
+        t.add(m.label, f"{m.layers:,}", fmt_mib(m.rss), fmt_mib(m.rss - base), fmt_mib(m.load_peak), fmt_mib(m.net),
+              fmt_mib(m.run_peak), fmt_mib(m.report))
     t.notes = ["peak RSS: VmHWM of a fresh process running the CLI's main for `shapeplan check FILE` (table to "
                "/dev/null): interpreter, imports, load, check, table. Then, in the same process (warm: imports and "
-               "this file's sympy work cached), tracemalloc of shapeplan.check(FILE), which includes reading the "
-               "file (read_text reserves a MAX_BYTES + 1 = 4 MiB buffer, freed at once), and of run_check alone "
-               "(propagation + domain of the loaded net); \"still allocated\" = what the report holds."]
+               "this file's sympy work cached), tracemalloc of the two halves of a check: load(FILE) (its peak "
+               "includes read_text's MAX_BYTES + 1 = 4 MiB read buffer, freed at once) and run_check(net) "
+               "(propagation + domain; peak above the loaded Network), and what each returns."]
     return t
 
 
