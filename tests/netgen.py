@@ -401,8 +401,12 @@ def torch_forward(net: shapeplan.Network, env: Mapping[str, int],
                 msg = str(e)
                 if "argument" in msg and "must be" not in msg and "got" in msg and "expected" not in msg:
                     raise TorchCallError(f"{src}: {e}") from None
+                if seen is not None:
+                    seen["!error"] = [(layer.name, msg)]  # type: ignore[list-item]
                 return None
-            except (RuntimeError, ValueError, IndexError, ZeroDivisionError, OverflowError):
+            except (RuntimeError, ValueError, IndexError, ZeroDivisionError, OverflowError) as e:
+                if seen is not None:
+                    seen["!error"] = [(layer.name, str(e))]  # type: ignore[list-item]
                 return None
             if isinstance(y, tuple):
                 y = y[0]
@@ -437,7 +441,14 @@ class Outcome:
 #   symbolic batch shapeplan calls it invalid;
 # - "inexact-scale": a non-dyadic scale_factor on a symbolic size has no exact formula
 #   (ops/resize.py); shapeplan refuses it rather than guess.
-# These count apart; only shapeplan saying "invalid" where torch runs can be one of them.
+# - "unshuffle-empty": PixelUnshuffle returns an empty input unchanged in torch; a symbolic
+#   size that is 0 only at some sizes is excluded by shapeplan (ops/resize.py);
+# - "empty-exemption": torch skips the "more than 1 value" checks of BatchNorm, InstanceNorm
+#   and GroupNorm on an empty tensor; shapeplan applies that only to a literal 0, taking a
+#   symbolic size such as (H - 1)*(W - 1) as positive (ops/norm.py);
+# - "strides": shapeplan does not track strides (ops/reshape.py), so an op that views a
+#   non-contiguous tensor (LocalResponseNorm after a transpose) fails in torch only.
+# These count apart from the agreements and the disagreements.
 def known_limitation(rep: shapeplan.Report, env: Mapping[str, int], predicted: Mapping[str, tuple[int, ...]],
                      seen: Mapping[str, list[tuple[int, ...]]]) -> str | None:
     if any(d.code == "inexact-scale" for d in rep.errors):
@@ -448,9 +459,10 @@ def known_limitation(rep: shapeplan.Report, env: Mapping[str, int], predicted: M
             a, b = shapes
             if any(u != v and 1 in (u, v) for u, v in zip(reversed(a), reversed(b))):
                 return "broadcast"
-    for name, shape in predicted.items():
-        layer = rep.network.by_name.get(name)
-        if layer is not None and layer.op.startswith("ConvTranspose") and 0 in shape:
+    for d in rep.errors:  # decided at every size: an empty ConvTranspose output
+        layer = rep.network.by_name.get(d.layer or "")
+        if (d.code == "output-too-small" and layer is not None and layer.op.startswith("ConvTranspose")
+                and 0 in predicted.get(layer.name, ())):
             return "convt-empty"
     for c in rep.propagation.constraints:
         try:
@@ -463,6 +475,10 @@ def known_limitation(rep: shapeplan.Report, env: Mapping[str, int], predicted: M
             return "squeeze-symbolic"
         if c.code == "output-too-small" and c.op.startswith("ConvTranspose") and a == 0 and b == 1:
             return "convt-empty"
+        if c.code == "empty-input" and c.op.lower() in ("pixelunshuffle", "pixel_unshuffle") and a < b:
+            return "unshuffle-empty"
+        if c.code == "single-value" and c.cond.kind == "ge" and a == 0:
+            return "empty-exemption"
     return None
 
 
@@ -534,7 +550,7 @@ def compare(spec: Mapping[str, Any] | str, rng: random.Random | None = None, env
         if any(_numel(s) > MAX_NUMEL for s in predicted.values()):
             continue
         if syms:
-            valid = rep.ok and rep.domain.contains(**env)
+            valid = rep.ok and rep.domain.contains(**{k: v for k, v in env.items() if k in rep.domain.symbols})
         else:
             valid = rep.ok
         seen: dict[str, list[tuple[int, ...]]] = {}
@@ -542,7 +558,13 @@ def compare(spec: Mapping[str, Any] | str, rng: random.Random | None = None, env
         out.sizes += 1
         if got is None:
             if valid:
-                out.disagreements.append({"kind": "torch-raises", "env": env})
+                err = str(seen.get("!error", [("", "")])[0][1])
+                if "view size is not compatible" in err:
+                    # shapeplan does not track strides (ops/reshape.py): an op that views a
+                    # non-contiguous tensor (after transpose) fails in torch
+                    out.known["strides"] = out.known.get("strides", 0) + 1
+                else:
+                    out.disagreements.append({"kind": "torch-raises", "env": env, "torch": err[:200]})
             else:
                 out.invalid += 1
             continue

@@ -16,11 +16,19 @@ from pathlib import Path
 import netgen
 import pytest
 import torch
+from hypothesis import strategies as st
 
 import shapeplan
 from shapeplan.check import run_check
 from shapeplan.dims import evaluate, norm
 from shapeplan.emit import build
+
+
+@st.composite
+def networks(draw: st.DrawFn) -> dict:
+    """A random network (net.yaml data) as a hypothesis strategy, for other tests (test_costs)."""
+    return netgen.generate(random.Random(draw(st.integers(0, 2**32 - 1))))
+
 
 CASES = 3000
 CHUNKS = 12

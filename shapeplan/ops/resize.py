@@ -370,6 +370,17 @@ def _unshuffle(ctx: RuleCtx, x: Shape, r: int) -> Shape:
         # torch's CPU kernel returns an empty input as is (a clone), shape unchanged.
         # (The meta kernel computes the reshaped shape instead.)
         return tuple(norm(d) for d in x)
+    if r != 1:
+        # a size that is 0 only at some input sizes (4*H - 4 at H = 1) would make the output
+        # the input's shape there: one formula cannot say both, so such sizes are excluded
+        for i, d in enumerate(x):
+            nd = norm(d)
+            if isinstance(nd, int) or (nd - 1).is_nonnegative:
+                continue  # a literal (not 0, see above), or positive at every size (H, 2*H)
+            ctx.require(ge(d, 1), "empty-input",
+                        f"dim {i} = {fmt(d)} may be 0, and torch returns an empty input unchanged, a shape "
+                        "shapeplan does not write as one formula", hint="make sure the input is not empty here",
+                        show=d)
     return (*x[:-3], norm(c * r * r), floordiv(h, r), floordiv(w, r))
 
 
