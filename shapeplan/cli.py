@@ -104,6 +104,16 @@ def _fail_json(path: str, e: ShapeplanError) -> dict[str, Any]:
             "diagnostics": [d.to_json() for d in e.diagnostics]}
 
 
+def _fail(file: Path, e: ShapeplanError, as_json: bool) -> typer.Exit:
+    """Report an error that stops a one-file command (JSON on stdout, or text on stderr);
+    the exit to raise."""
+    if as_json:
+        typer.echo(json.dumps(_fail_json(str(file), e), indent=2))
+    else:
+        _err(str(e))
+    return typer.Exit(e.exit_code)
+
+
 def _internal(e: BaseException, what: str) -> ShapeplanError:
     return ShapeplanError(f"internal error while {what}: {type(e).__name__}: {e}", code="internal",
                           hint="this is a bug in shapeplan; please report it with the file")
@@ -217,11 +227,7 @@ def solve(
         net = api.load(file)
         res = run_solve(net, limit=limit)
     except ShapeplanError as e:
-        if format is Format.json:
-            typer.echo(json.dumps(_fail_json(str(file), e), indent=2))
-        else:
-            _err(str(e))
-        raise typer.Exit(e.exit_code) from None
+        raise _fail(file, e, format is Format.json) from None
     diags = res.diagnostics if (res.unknowns and not res.solutions) else res.report.diagnostics + res.diagnostics
     if format is Format.json:
         doc = res.report.to_json()

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .cli import Format, _err, _fail_json, app
+from .cli import Format, _err, _fail, app
 from .errors import InputError, ShapeplanError
 
 
@@ -116,11 +116,7 @@ def validate(
                 step()
         v = ValidationReport(rep, device, results)
     except ShapeplanError as e:
-        if format is Format.json:
-            typer.echo(json.dumps(_fail_json(str(file), e), indent=2))
-        else:
-            _err(str(e))
-        raise typer.Exit(e.exit_code) from None
+        raise _fail(file, e, format is Format.json) from None
     except (ImportError, RuntimeError) as e:
         _err(f"error[device]: cannot run on {device!r}: {e}")
         raise typer.Exit(2) from None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import sys
-import textwrap
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -25,31 +24,10 @@ import shapeplan
 from shapeplan.cli import app
 from shapeplan.dims import evaluate, sym
 from shapeplan.validate import Mismatch, _compare, choose_sizes
+from tests.fixtures.classic import Net as TutorialNet  # the tutorial's Net, as written there
 
 ROOT = Path(__file__).resolve().parent.parent
 H, W = sym("H"), sym("W")
-
-
-class TutorialNet(nn.Module):
-    """The PyTorch 60-minute blitz's Net, exactly as written there."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 6, 5)
-        self.pool = nn.MaxPool2d(2, 2)
-        self.conv2 = nn.Conv2d(6, 16, 5)
-        self.fc1 = nn.Linear(16 * 5 * 5, 120)
-        self.fc2 = nn.Linear(120, 84)
-        self.fc3 = nn.Linear(84, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool(F.relu(self.conv1(x)))
-        x = self.pool(F.relu(self.conv2(x)))
-        x = torch.flatten(x, 1)  # flatten all dimensions except batch
-        x = F.relu(self.fc1(x))
-        x = F.relu(self.fc2(x))
-        x = self.fc3(x)
-        return x
 
 
 def torch_runs(module: nn.Module, shape: tuple[int, ...], device: str = "meta") -> bool:
@@ -220,31 +198,7 @@ def test_cli_emit_validate_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert r.exit_code == 0 and '"agree": true' in r.output
     r = runner.invoke(app, ["validate", str(ROOT / "examples" / "lenet.yaml"), "--sizes", "H=x"])
     assert r.exit_code == 2
-    mod = tmp_path / "tutorial_mod.py"
-    mod.write_text(textwrap.dedent("""
-        import torch
-        import torch.nn as nn
-        import torch.nn.functional as F
-
-
-        class Net(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.conv1 = nn.Conv2d(1, 6, 5)
-                self.pool = nn.MaxPool2d(2, 2)
-                self.conv2 = nn.Conv2d(6, 16, 5)
-                self.fc1 = nn.Linear(16 * 5 * 5, 120)
-                self.fc2 = nn.Linear(120, 84)
-                self.fc3 = nn.Linear(84, 10)
-
-            def forward(self, x):
-                x = self.pool(F.relu(self.conv1(x)))
-                x = self.pool(F.relu(self.conv2(x)))
-                x = torch.flatten(x, 1)
-                x = F.relu(self.fc1(x))
-                x = F.relu(self.fc2(x))
-                return self.fc3(x)
-    """))
+    mod = ROOT / "docs" / "tutorial_net.py"  # the "Neural Networks" tutorial's Net (F.max_pool2d)
     yml = tmp_path / "net.yaml"
     monkeypatch.setattr(sys, "path", list(sys.path))
     r = runner.invoke(app, ["import", f"{mod}:Net", "--input", "N,1,H,W", "-o", str(yml)])

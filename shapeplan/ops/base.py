@@ -315,17 +315,9 @@ def dim_t(allow_minus_one: bool = False, minimum: int = 0) -> Converter:
 
     Already-parsed sympy expressions pass through (for networks built in Python).
     """
-    from ..dims import norm as _norm
-    from ..expr import ExprError, parse_size
-
     def conv(v: Any) -> Any:
-        if isinstance(v, sympy.Expr):
-            return _norm(v)
-        if isinstance(v, str):
-            try:
-                return parse_size(v)
-            except ExprError as e:
-                raise ArgError(f"bad size expression {v[:40]!r}: {e}") from None
+        if isinstance(v, (sympy.Expr, str)):
+            return _expression(v)
         if not _is_int(v):
             raise ArgError(f"expected a size (an integer or an expression such as H // 2), got {_show(v)}")
         if allow_minus_one and v == -1:
@@ -367,6 +359,35 @@ def dims_t(n: int | None = None, allow_minus_one: bool = False, minimum: int = 0
         return {"anyOf": [s, arr]} if scalar else arr
 
     return with_schema(conv, _compose(schema, one))
+
+
+def _expression(v: sympy.Expr | str) -> Dim:
+    """A sympy expression (networks built in Python), or a size expression parsed by the
+    whitelisted grammar (``H // 2``)."""
+    from ..expr import ExprError, parse_size
+
+    if isinstance(v, sympy.Expr):
+        return norm(v)
+    try:
+        return parse_size(v)
+    except ExprError as e:
+        raise ArgError(f"bad size expression {v[:40]!r}: {e}") from None
+
+
+def signed_size(v: Any) -> Dim:
+    """An int of any sign, a size expression (``H - 3``), or a sympy expression."""
+    if isinstance(v, (sympy.Expr, str)):
+        return _expression(v)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ArgError(f"expected an integer or a size expression, got {v!r}"[:80])
+    if abs(v) > MAX_INT:
+        raise ArgError(f"{v} is too large")
+    return int(v)
+
+
+signed_size.__name__ = "integer or size expression"
+SIGNED_SCHEMA = {"anyOf": [{"type": "integer", "minimum": -MAX_INT, "maximum": MAX_INT}, {"type": "string"}]}
+with_schema(signed_size, SIGNED_SCHEMA)
 
 
 def int_list_t(n: int | None = None) -> Converter:

@@ -32,7 +32,6 @@ from typing import Any
 import sympy
 
 from ..dims import Dim, Shape, fmt, norm
-from ..expr import ExprError, parse_size
 from .base import (
     ArgError,
     Converter,
@@ -45,6 +44,7 @@ from .base import (
     op,
     opt_t,
     schema_of,
+    signed_size,
     with_schema,
 )
 from .padding import pad_mode_requirements
@@ -124,13 +124,8 @@ def _module_padding(n: int) -> Converter:
 def _pad_amount(v: Any) -> Dim:
     """One pad: an int (negative crops), a size expression, or a sympy expression (from
     sizes computed in a traced module: ``diff // 2``), which may be negative too."""
-    if isinstance(v, sympy.Expr):
-        return norm(v)
-    if isinstance(v, str):
-        try:
-            return parse_size(v)
-        except ExprError as e:
-            raise ArgError(f"bad size expression {v[:40]!r}: {e}") from None
+    if isinstance(v, (str, sympy.Expr)):
+        return signed_size(v)
     out: int = _INT(v)
     return out
 

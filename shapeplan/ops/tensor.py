@@ -27,11 +27,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import sympy
-
 from ..dims import Dim, Shape, ceildiv, dmax, dmin, fmt, fmt_shape, norm, prod
 from .base import (
-    MAX_INT,
+    SIGNED_SCHEMA,
     ArgError,
     Param,
     RuleCtx,
@@ -44,6 +42,7 @@ from .base import (
     op,
     opt_t,
     schema_of,
+    signed_size,
     with_schema,
 )
 from .merge import broadcast_shapes, same
@@ -75,27 +74,6 @@ def need(ctx: RuleCtx, lhs: Dim, rhs: Dim, code: str, message: str, hint: str | 
     ctx.require(ge(lhs, rhs), code, message, hint=hint, show=show, param=param)
 
 
-def signed_size(v: Any) -> Dim:
-    """An int of any sign, a size expression (``H - 3``), or a sympy expression."""
-    from ..expr import ExprError, parse_size
-
-    if isinstance(v, sympy.Expr):
-        return norm(v)
-    if isinstance(v, str):
-        try:
-            return parse_size(v)
-        except ExprError as e:
-            raise ArgError(f"bad size expression {v[:40]!r}: {e}") from None
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise ArgError(f"expected an integer or a size expression, got {v!r}"[:80])
-    if abs(v) > MAX_INT:
-        raise ArgError(f"{v} is too large")
-    return int(v)
-
-
-signed_size.__name__ = "integer or size expression"
-_SIGNED_SCHEMA = {"anyOf": [{"type": "integer", "minimum": -MAX_INT, "maximum": MAX_INT}, _STRING]}
-with_schema(signed_size, _SIGNED_SCHEMA)
 
 
 # --------------------------------------------------------------------------- Parameter / Buffer
@@ -193,7 +171,7 @@ def _index_t(v: Any) -> tuple[Any, ...]:
 
 
 _index_t.__name__ = "index: list of ints, null, '...' and slices 'start:stop:step'"
-_ITEM_SCHEMA = {"anyOf": [*_SIGNED_SCHEMA["anyOf"], {"type": "null"}]}
+_ITEM_SCHEMA = {"anyOf": [*SIGNED_SCHEMA["anyOf"], {"type": "null"}]}
 with_schema(_index_t, {"anyOf": [_ITEM_SCHEMA, {"type": "array", "items": _ITEM_SCHEMA, "maxItems": 64}]})
 
 
