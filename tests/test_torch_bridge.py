@@ -285,3 +285,40 @@ def test_emit_and_validate_use_the_solved_values() -> None:
     src = shapeplan.emit(shapeplan.load(text))
     assert "padding=(2, 2)" in src and "in_channels=8" in src and "solve" not in src and "auto" not in src
     assert shapeplan.validate(shapeplan.load(text)).ok
+
+
+class CBAMChannel(nn.Module):
+    """CBAM's channel attention: pools whose window is the whole (symbolic) input."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.mlp = nn.Sequential(nn.Flatten(), nn.Linear(4, 2), nn.ReLU(), nn.Linear(2, 4))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        a = F.avg_pool2d(x, (x.size(2), x.size(3)), stride=(x.size(2), x.size(3)))
+        m = F.max_pool2d(x, x.size()[2:])
+        att = torch.sigmoid(self.mlp(a) + self.mlp(m)).unsqueeze(2).unsqueeze(3).expand_as(x)
+        return x * att
+
+
+def test_pools_over_the_whole_input_are_global_pools() -> None:
+    m = CBAMChannel().eval()
+    rep = shapeplan.check(shapeplan.from_torch(m, ("N", 3, "H", "W")))
+    assert rep.ok and str(rep.domain) == "N >= 1, H >= 3, W >= 3"
+    assert {"adaptive_avg_pool2d", "adaptive_max_pool2d"} <= {li.op for li in rep.layers}
+    for h, w in [(2, 5), (3, 3), (4, 9), (17, 6)]:
+        assert rep.domain.contains(N=2, H=h, W=w) == torch_runs(m, (2, 3, h, w), "cpu")
+
+
+def test_a_layer_that_fails_is_named_where_its_shape_is_needed() -> None:
+    class Strided(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = F.avg_pool2d(x, x.size()[2:], stride=1, padding=1)  # not a global pool: no rule
+            return y.view(y.size(0), -1)
+
+    with pytest.raises(shapeplan.InputError) as e:
+        shapeplan.from_torch(Strided(), ("N", 3, "H", "W"))
+    text = str(e.value)
+    assert "avg_pool2d" in text and "kernel_size" in text and "test_torch_bridge.py" in text

@@ -154,6 +154,7 @@ class _Importer:
         self.diags: list[Diagnostic] = []
         self.used: set[str] = set()
         self.attrs: dict[str, _Tensor] = {}
+        self.failures: dict[str, str] = {}  # layer -> why its shape could not be computed
         self.functions = _function_table()
 
     # ------------------------------------------------------------------ names and layers
@@ -177,7 +178,8 @@ class _Importer:
     def _shape(self, t: _Tensor) -> Shape:
         shape = self.shapes.get(t.name)
         if shape is None:
-            raise _Unsupported("upstream", f"the shape of {t.name} is unknown (its layer failed)")
+            why = self.failures.get(t.name, "its layer failed")
+            raise _Unsupported("upstream", f"the shape of {t.name} is needed here, but it is unknown: {why}")
         return shape
 
     def add_layer(self, name: str, op: str, inputs: Sequence[_Tensor], kwargs: Mapping[str, Any]) -> _Tensor:
@@ -192,8 +194,9 @@ class _Importer:
             try:
                 args = resolve_auto(spec, bind(spec, (), clean), ins)
                 out = tuple(norm(d) for d in spec.rule(RuleCtx(), ins, args))
-            except (ArgError, RuleError):
+            except (ArgError, RuleError) as e:
                 out = None  # `check` reports it with the full message
+                self.failures[layer.name] = f"{layer.name} ({op}) {e.message}"
         self.shapes[layer.name] = out
         return _Tensor(layer.name)
 
@@ -423,7 +426,36 @@ class _Importer:
         if len(inputs) < lo or (hi is not None and len(inputs) > hi):
             raise _Unsupported("arity", f"{spec.name} takes {lo}..{hi if hi is not None else 'any'} tensors, "
                                         f"got {len(inputs)}")
+        glob = self._global_pool(spec.name, inputs, params)
+        if glob is not None:
+            return self.add_layer(self._scoped(node, glob), glob, inputs, {"output_size": 1})
         return self.add_layer(self._scoped(node, spec.name), spec.name, inputs, params)
+
+    def _global_pool(self, op: str, inputs: list[_Tensor], params: dict[str, Any]) -> str | None:
+        """``F.avg_pool2d(x, x.size()[2:])`` (CBAM, older ResNets): a window as large as the
+        input, stride the window, no padding: one output per channel, at every size, which
+        is the adaptive pool to 1 (the same values; a symbolic window has no other rule)."""
+        m = re.fullmatch(r"(avg|max)_pool([123])d", op)
+        if m is None or len(inputs) != 1:
+            return None
+        n = int(m.group(2))
+        kernel = params.get("kernel_size")
+        kernel = list(kernel) if isinstance(kernel, (list, tuple)) else [kernel] * n
+        if not any(isinstance(k, sympy.Expr) and k.free_symbols for k in kernel):
+            return None
+        shape = self.shapes.get(inputs[0].name)
+        if shape is None or len(shape) < n + 1 or [norm(k) for k in kernel] != list(shape[-n:]):
+            return None
+        stride = params.get("stride")
+        stride = None if stride in (None, []) else list(stride) if isinstance(stride, (list, tuple)) else [stride] * n
+        if stride is not None and [norm(v) for v in stride] != list(shape[-n:]):
+            return None
+        pad, dil = params.get("padding", 0), params.get("dilation", 1)
+        if any(v not in (0, 1, None) for v in _leaves([dil])) or any(v not in (0, None) for v in _leaves([pad])):
+            return None
+        if m.group(1) == "avg" and (params.get("divisor_override") is not None):
+            return None
+        return f"adaptive_{m.group(1)}_pool{n}d"
 
     # ------------------------------------------------------------------ sizes, indexing, pieces
 
