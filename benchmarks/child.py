@@ -20,20 +20,10 @@ import os
 import resource
 import statistics
 import sys
-import time
 import tracemalloc
 from typing import Any
 
-
-def _t(fn: Any) -> tuple[float, Any]:
-    gc.collect()
-    gc.disable()
-    try:
-        t = time.perf_counter()
-        out = fn()
-        return time.perf_counter() - t, out
-    finally:
-        gc.enable()
+from benchmarks.common import timed
 
 
 def chain(kind: str, n: int) -> dict[str, Any]:
@@ -52,12 +42,12 @@ def chain(kind: str, n: int) -> dict[str, Any]:
             tiny = torch.nn.Sequential(torch.nn.Conv2d(8, 8, 3, padding=1), torch.nn.ReLU()).eval()
         shapeplan.check(shapeplan.from_torch(tiny, ("N", 8, "H", "W")))
         module = chain_module(n)
-        t_load, net = _t(lambda: shapeplan.from_torch(module, ("N", 8, "H", "W")))
+        t_load, net = timed(lambda: shapeplan.from_torch(module, ("N", 8, "H", "W")))
     else:
         doc = chain_dict(n, kind)
-        t_load, net = _t(lambda: shapeplan.load(doc))
-    t_first, rep = _t(lambda: run_check(net))
-    warm = [_t(lambda: run_check(net))[0] for _ in range(3 if n <= 1000 else 0)]
+        t_load, net = timed(lambda: shapeplan.load(doc))
+    t_first, rep = timed(lambda: run_check(net))
+    warm = [timed(lambda: run_check(net))[0] for _ in range(3 if n <= 1000 else 0)]
     return {"load": t_load, "first": t_first, "warm": statistics.median(warm) if warm else None, "ok": rep.ok,
             "domain": str(rep.domain), "layers": len(rep.layers)}
 
