@@ -28,7 +28,7 @@ from benchmarks.common import timed
 
 def chain(kind: str, n: int) -> dict[str, Any]:
     import shapeplan
-    from shapeplan.check import run_check
+    from shapeplan.analysis.check import run_check
 
     from .nets import chain_dict, chain_module
 
@@ -70,7 +70,7 @@ def memory(path: str) -> dict[str, Any]:
     load(PATH) (peak, and the Network it returns) and run_check(net) (peak above the
     Network, and the Report it returns)."""
     import shapeplan
-    from shapeplan.check import run_check
+    from shapeplan.analysis.check import run_check
     from shapeplan.cli import main as cli_main
 
     sys.argv = ["shapeplan", "check", path]

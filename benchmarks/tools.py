@@ -75,8 +75,8 @@ def warm_up() -> None:
 
 def measure_shapeplan(r: NetResult, model: Any, reps: int) -> Any:
     import shapeplan
-    from shapeplan.check import analyse
-    from shapeplan.propagate import propagate
+    from shapeplan.analysis.check import analyse
+    from shapeplan.analysis.propagate import propagate
 
     shape = input_shape(r.net)
     r.e2e_first, rep = timed(lambda: shapeplan.check(shapeplan.from_torch(model, shape)))

@@ -10,15 +10,15 @@ torch; the torch bridge (``from_torch``, ``build``, ``validate``) imports it whe
 
 from __future__ import annotations
 
+from .analysis.check import LayerInfo, Report
+from .analysis.domain import Domain
 from .api import check, load
-from .check import LayerInfo, Report
-from .domain import Domain
-from .emit import build, emit
-from .errors import Diagnostic, InputError, Location, ShapeError, ShapeplanError
-from .frontend.torch import from_torch
-from .ir import Layer, Network
-from .validate import ValidationReport, validate
-from .yaml_out import to_yaml
+from .backends.emit import build, emit
+from .backends.validate import ValidationReport, validate
+from .core.errors import Diagnostic, InputError, Location, ShapeError, ShapeplanError
+from .core.ir import Layer, Network
+from .frontends.torch.importer import from_torch
+from .render.yaml_out import to_yaml
 
 
 def flat_features(layers: object, input_shape: object) -> object:
@@ -27,7 +27,7 @@ def flat_features(layers: object, input_shape: object) -> object:
     ``input_shape``: ints or symbol names, without the batch dim or with it.  Returns an
     int, or a sympy expression when symbols remain.  Static: the modules are not run.
     """
-    from .torch_modules import flat_features as _ff
+    from .frontends.torch.modules import flat_features as _ff
 
     return _ff(layers, input_shape)  # type: ignore[arg-type]
 

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Union
 
-from .check import Report, run_check
-from .errors import InputError
-from .frontend.source import parse_yaml, read_text
-from .frontend.yaml import load_dict, network_from_doc
-from .ir import Network
+from .analysis.check import Report, run_check
+from .core.errors import InputError
+from .core.ir import Network
+from .frontends.yaml.loader import load_dict, network_from_doc
+from .frontends.yaml.source import parse_yaml, read_text
 
 Source = Union[str, "os.PathLike[str]", Mapping[str, Any], Network]
 

@@ -12,13 +12,13 @@
 :func:`assert_shapes` imports the module (:func:`shapeplan.from_torch`), checks it for every
 input size at once (no shape errors), compares layer shapes with ``expected`` as formulas,
 and runs the module's own forward pass at sizes inside and just outside its domain (chosen
-by :func:`shapeplan.validate.choose_sizes`; see :mod:`shapeplan.module_run`), comparing what
+by :func:`shapeplan.backends.validate.choose_sizes`; see :mod:`shapeplan.backends.module_run`), comparing what
 torch does with the prediction.
 On failure it raises ``AssertionError`` with one line per differing layer.
 :func:`assert_domain` asserts which input sizes are valid.
 
 Shapes in ``expected`` are tuples of ints, symbol names and size expressions (``"H//4 - 3"``,
-parsed by :func:`shapeplan.expr.parse_size`, never ``eval``), sympy expressions, or the text
+parsed by :func:`shapeplan.core.expr.parse_size`, never ``eval``), sympy expressions, or the text
 shapeplan prints (``"(N, 6, H - 4, W - 4)"``).  Two dims are equal when their difference
 expands to 0 (floor terms such as ``H//4`` are atoms: ``(H - 12)//4`` equals ``H//4 - 3``
 because the parser normalises it, not because anything is simplified).
@@ -39,11 +39,11 @@ from typing import Any, Union
 
 import sympy
 
-from .check import Report, run_check
-from .dims import Dim, Shape, fmt_shape, norm, sym
-from .errors import Diagnostic, ShapeplanError
-from .expr import ExprError, parse_size
-from .validate import SizeResult, choose_sizes
+from .analysis.check import Report, run_check
+from .backends.validate import SizeResult, choose_sizes
+from .core.dims import Dim, Shape, fmt_shape, norm, sym
+from .core.errors import Diagnostic, ShapeplanError
+from .core.expr import ExprError, parse_size
 
 DimSpec = Union[int, str, sympy.Expr]
 ShapeSpec = Union[str, Sequence[DimSpec]]
@@ -160,7 +160,7 @@ def _is_module(x: object) -> bool:
 
 def _report(module: Any, input_shape: Any) -> Report:
     from .api import load
-    from .frontend.torch import from_torch
+    from .frontends.torch.importer import from_torch
 
     if _is_module(module):
         if input_shape is None:
@@ -259,11 +259,11 @@ def assert_shapes(module: Any, input_shape: Any = None, expected: Mapping[str, S
         if missing:
             raise ValueError(f"sizes {_sizes_text(env)} do not give {', '.join(missing)}")
     if _is_module(module):
-        from .module_run import module_results
+        from .backends.module_run import module_results
 
         results = module_results(module, rep, chosen, device)
     else:
-        from .validate import validate
+        from .backends.validate import validate
 
         results = validate(rep, chosen, device).results
     text = _disagreement(rep, results, device)

@@ -28,10 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import shapeplan
-from shapeplan.check import run_check
-from shapeplan.dims import evaluate, free_symbols, norm
+from shapeplan.analysis.check import run_check
+from shapeplan.core.dims import evaluate, free_symbols, norm
 from shapeplan.ops import REGISTRY
-from shapeplan.ops.base import ArgError, bind, call_source, resolve_auto
+from shapeplan.ops.calls import call_source
+from shapeplan.ops.ctx import ArgError
+from shapeplan.ops.registry import bind, resolve_auto
 
 SPATIAL_SYMBOLS = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}
 MAX_NUMEL = 400_000
@@ -374,7 +376,7 @@ def torch_forward(net: shapeplan.Network, env: Mapping[str, int],
     for name, shape in net.inputs.items():
         values[name] = torch.zeros(tuple(evaluate(norm(d), env) for d in shape))
     out: dict[str, tuple[int, ...]] = {}
-    from shapeplan.propagate import layer_order
+    from shapeplan.analysis.propagate import layer_order
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -13,9 +13,11 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from shapeplan.dims import evaluate, norm, sym
+from shapeplan.core.dims import evaluate, norm, sym
 from shapeplan.ops import REGISTRY
-from shapeplan.ops.base import ArgError, RuleCtx, RuleError, bind, call_source, resolve_auto
+from shapeplan.ops.calls import call_source
+from shapeplan.ops.ctx import ArgError, RuleCtx, RuleError
+from shapeplan.ops.registry import bind, resolve_auto
 
 Shape = tuple[int, ...]
 

@@ -10,7 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from shapeplan import __version__
-from shapeplan.ci_formats import (
+from shapeplan.cli import app
+from shapeplan.core.errors import Diagnostic, Location
+from shapeplan.render.ci_formats import (
     INFORMATION_URI,
     artifact_uri,
     escape_data,
@@ -19,8 +21,6 @@ from shapeplan.ci_formats import (
     github_command,
     sarif,
 )
-from shapeplan.cli import app
-from shapeplan.errors import Diagnostic, Location
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

@@ -1,4 +1,4 @@
-"""Costs (shapeplan.costs, shapeplan.receptive) against torch itself.
+"""Costs (shapeplan.analysis.costs, shapeplan.analysis.receptive) against torch itself.
 
 - parameters and buffers: every example's built module, layer by layer, and single modules of
   every op family with weights (random arguments);
@@ -28,13 +28,13 @@ from torch.utils.flop_counter import FlopCounterMode
 from typer.testing import CliRunner
 
 import shapeplan
-from shapeplan.bounds import surely_nonnegative
+from shapeplan.analysis.costs import DTYPES, MACS, peak
+from shapeplan.analysis.receptive import RULES, adaptive_window, transposed_taps
+from shapeplan.backends.emit import build
 from shapeplan.cli import app
-from shapeplan.costs import DTYPES, MACS, peak
-from shapeplan.dims import evaluate, floordiv, sym
-from shapeplan.emit import build
+from shapeplan.core.bounds import surely_nonnegative
+from shapeplan.core.dims import evaluate, floordiv, sym
 from shapeplan.ops import REGISTRY
-from shapeplan.receptive import RULES, adaptive_window, transposed_taps
 from tests.test_fuzz_networks import networks as fuzz_networks
 
 EX = Path(__file__).resolve().parents[1] / "examples"

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shapeplan
-from shapeplan.dims import ceildiv, dmax, dmin, evaluate, floordiv, norm, sym
-from shapeplan.domain import apply_condition, quasi_affine, univariate
-from shapeplan.ops.base import Cond, dvd, eq, ge
-from shapeplan.sets import USet
+from shapeplan.analysis.domain import apply_condition, quasi_affine, univariate
+from shapeplan.core.conditions import Cond, dvd, eq, ge
+from shapeplan.core.dims import ceildiv, dmax, dmin, evaluate, floordiv, norm, sym
+from shapeplan.core.sets import USet
 
 H, W = sym("H"), sym("W")
 LIMIT = 300
@@ -162,7 +162,7 @@ def test_descriptions():
 def test_min_max_rates_and_symbol_products_fall_back():
     import pytest
 
-    from shapeplan.domain import NotAnalysable
+    from shapeplan.analysis.domain import NotAnalysable
 
     with pytest.raises(NotAnalysable):
         univariate(ge(dmax(H, 2 * H - 10), 5), "H")

@@ -1,7 +1,7 @@
 """The example networks in examples/, checked and then run in torch.
 
 For every example: it loads and checks clean (lenet_bad: one in-features error at fc1's
-line); its known domain is what ``check`` finds; the module that ``shapeplan.emit.build``
+line); its known domain is what ``check`` finds; the module that ``shapeplan.backends.emit.build``
 makes runs wherever ``rep.domain.contains`` says the net is valid, with every layer's
 real shape equal to the predicted shape at those sizes, and raises wherever it says not.
 For the UNet and the HRNet the comparison is made at every H (and W) in a range, on torch's
@@ -21,8 +21,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import shapeplan  # noqa: E402
-from shapeplan.dims import evaluate  # noqa: E402
-from shapeplan.emit import build  # noqa: E402
+from shapeplan.backends.emit import build  # noqa: E402
+from shapeplan.core.dims import evaluate  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 GOOD = ["lenet", "resnet18", "unet", "hrnet_small", "vgg11", "mobilenet_v2", "strided"]

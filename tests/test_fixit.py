@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 import shapeplan
-from shapeplan.emit import build
+from shapeplan.backends.emit import build
 
 NET = """
 name: Fx

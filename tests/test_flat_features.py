@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shapeplan
-from shapeplan.dims import evaluate, fmt
+from shapeplan.core.dims import evaluate, fmt
 
 
 def tutorial_convs() -> nn.Sequential:

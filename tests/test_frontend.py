@@ -6,9 +6,9 @@ import pytest
 import sympy
 
 import shapeplan
-from shapeplan.dims import fmt, sym
-from shapeplan.errors import InputError
-from shapeplan.expr import ExprError, parse_size
+from shapeplan.core.dims import fmt, sym
+from shapeplan.core.errors import InputError
+from shapeplan.core.expr import ExprError, parse_size
 
 BLOCKY = """
 name: Tiny

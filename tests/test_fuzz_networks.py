@@ -19,9 +19,9 @@ import torch
 from hypothesis import strategies as st
 
 import shapeplan
-from shapeplan.check import run_check
-from shapeplan.dims import evaluate, norm
-from shapeplan.emit import build
+from shapeplan.analysis.check import run_check
+from shapeplan.backends.emit import build
+from shapeplan.core.dims import evaluate, norm
 
 
 @st.composite

@@ -20,14 +20,14 @@ import pytest
 from typer.testing import CliRunner
 
 import shapeplan
-from shapeplan import _font, plot
-from shapeplan.check import Report, run_check, shape_text
+from shapeplan.analysis.check import Report, run_check, shape_text
+from shapeplan.analysis.domain import Domain
 from shapeplan.cli import app
-from shapeplan.dims import sym
-from shapeplan.domain import Domain
-from shapeplan.errors import ShapeplanError
-from shapeplan.graph import _clean, _clusters, graph_model, key_args, to_dot, to_mermaid, to_svg
-from shapeplan.ir import Layer, Network
+from shapeplan.core.dims import sym
+from shapeplan.core.errors import ShapeplanError
+from shapeplan.core.ir import Layer, Network
+from shapeplan.render import _font, plot
+from shapeplan.render.graph import _clean, _clusters, graph_model, key_args, to_dot, to_mermaid, to_svg
 
 ROOT = Path(__file__).resolve().parents[1]
 EX = ROOT / "examples"

@@ -38,7 +38,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import shapeplan.cli_bridge  # noqa: F401 - registers emit / validate / import on the app
+import shapeplan.cli.bridge  # noqa: F401 - registers emit / validate / import on the app
 from shapeplan.cli import app
 
 # the guide's test-file listing uses @pytest.mark.shapeplan, unknown here where the plugin is not installed

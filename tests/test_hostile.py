@@ -36,8 +36,8 @@ from typer.testing import CliRunner
 
 import shapeplan
 from shapeplan.cli import app
-from shapeplan.dims import evaluate
-from shapeplan.errors import Location
+from shapeplan.core.dims import evaluate
+from shapeplan.core.errors import Location
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -175,7 +175,7 @@ def check_emitted_source(src: str, hostile: list[str]) -> None:
 def _run_built(rep: shapeplan.Report) -> None:
     import torch
 
-    from shapeplan.emit import build
+    from shapeplan.backends.emit import build
 
     env = rep.domain.smallest()
     assert env is not None, "a network that checks ok has a smallest valid size"
@@ -206,7 +206,7 @@ def test_api_load(path: Path):
 @pytest.mark.parametrize("path", [p for p in LOADABLE if expectation(p)[0] == 0],
                          ids=[p.name for p in LOADABLE if expectation(p)[0] == 0])
 def test_emit_is_safe_and_runs(path: Path):
-    from shapeplan.emit import emit
+    from shapeplan.backends.emit import emit
 
     rep = shapeplan.check(path)
     assert rep.ok

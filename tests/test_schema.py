@@ -22,12 +22,14 @@ from typer.testing import CliRunner
 
 import shapeplan
 import shapeplan.api
-import shapeplan.frontend.yaml as yaml_frontend
+import shapeplan.frontends.yaml.loader as yaml_frontend
 from shapeplan.cli import app
-from shapeplan.frontend.source import parse_yaml, read_text
+from shapeplan.frontends.yaml.source import parse_yaml, read_text
 from shapeplan.ops import REGISTRY
-from shapeplan.ops.base import REQUIRED, ArgError, OpSpec, Param, bind, schema_of
-from shapeplan.schema import SCHEMA_FILE, json_schema, schema_text
+from shapeplan.ops.ctx import ArgError
+from shapeplan.ops.params import REQUIRED, schema_of
+from shapeplan.ops.registry import OpSpec, Param, bind
+from shapeplan.render.schema import SCHEMA_FILE, json_schema, schema_text
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 import shapeplan
+from shapeplan.analysis.solve import filled_yaml, solve
 from shapeplan.cli import app
-from shapeplan.solve import filled_yaml, solve
 
 NET = """input: [N, 3, H, W]
 layers:

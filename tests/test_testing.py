@@ -20,7 +20,7 @@ import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
-from shapeplan.dims import sym
+from shapeplan.core.dims import sym
 from shapeplan.testing import assert_domain, assert_shapes, parse_shape
 
 pytest_plugins = ["pytester"]

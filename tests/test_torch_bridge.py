@@ -21,9 +21,9 @@ from torch import nn
 from typer.testing import CliRunner
 
 import shapeplan
+from shapeplan.backends.validate import Mismatch, _compare, choose_sizes
 from shapeplan.cli import app
-from shapeplan.dims import evaluate, sym
-from shapeplan.validate import Mismatch, _compare, choose_sizes
+from shapeplan.core.dims import evaluate, sym
 from tests.fixtures.classic import Net as TutorialNet  # the tutorial's Net, as written there
 
 ROOT = Path(__file__).resolve().parent.parent

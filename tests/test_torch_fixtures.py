@@ -10,8 +10,8 @@ import pytest
 import torch
 
 import shapeplan
-from shapeplan.check import Report
-from shapeplan.dims import evaluate
+from shapeplan.analysis.check import Report
+from shapeplan.core.dims import evaluate
 from tests.fixtures.torch_models import INFO, build, output_shapes
 
 TRACEABLE = [name for name, info in INFO.items() if info.traceable]

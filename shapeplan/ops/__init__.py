@@ -17,6 +17,6 @@ from . import (  # noqa: F401  (imported for their registrations)
     resize,
     tensor,
 )
-from .base import REGISTRY, OpSpec
+from .registry import REGISTRY, OpSpec
 
 __all__ = ["REGISTRY", "OpSpec"]

@@ -19,23 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..dims import Shape, floordiv, fmt
-from .base import (
-    ArgError,
-    Converter,
-    Param,
-    RuleCtx,
-    bool_t,
-    choice_t,
-    dvd,
-    eq,
-    float_t,
-    int_t,
-    norm_dim,
-    op,
-    opt_t,
-    with_schema,
-)
+from ..core.conditions import dvd, eq
+from ..core.dims import Shape, floordiv, fmt
+from .ctx import ArgError, RuleCtx
+from .params import Converter, bool_t, choice_t, float_t, int_t, opt_t, with_schema
+from .registry import Param, norm_dim, op
 
 # --------------------------------------------------------------------------- converters
 

@@ -8,22 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dims import Dim, Shape, floordiv, fmt, norm, prod
-from .base import (
-    Param,
-    RuleCtx,
-    bool_t,
-    channels,
-    choice_t,
-    dvd,
-    eq,
-    ge,
-    int_t,
-    ints_t,
-    op,
-    union_t,
-)
+from ..core.conditions import dvd, eq, ge
+from ..core.dims import Dim, Shape, floordiv, fmt, norm, prod
+from .ctx import RuleCtx
 from .padding import pad_mode_requirements
+from .params import bool_t, choice_t, int_t, ints_t, union_t
+from .registry import Param, channels, op
 
 _AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")

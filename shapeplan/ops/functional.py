@@ -32,24 +32,13 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ..dims import Dim, Shape, floordiv, fmt, fmt_shape, norm, prod
-from .base import (
-    ArgError,
-    Param,
-    RuleCtx,
-    bool_t,
-    dvd,
-    eq,
-    float_t,
-    int_list_t,
-    int_t,
-    norm_dim,
-    op,
-    schema_of,
-    with_schema,
-)
+from ..core.conditions import dvd, eq
+from ..core.dims import Dim, Shape, floordiv, fmt, fmt_shape, norm, prod
+from .ctx import ArgError, RuleCtx
 from .merge import broadcast_shapes, matmul, same
 from .norm import _more_than_one, _shape_t, _trailing, is_zero
+from .params import bool_t, float_t, int_list_t, int_t, schema_of, with_schema
+from .registry import Param, norm_dim, op
 from .tensor import expand_shape, need
 
 _FLOAT = float_t()

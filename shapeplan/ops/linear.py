@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dims import Dim, Shape, fmt, free_symbols, norm
-from .base import Param, RuleCtx, bool_t, eq, int_t, last_dim, op
+from ..core.conditions import eq
+from ..core.dims import Dim, Shape, fmt, free_symbols, norm
+from .ctx import RuleCtx
+from .params import bool_t, int_t
+from .registry import Param, last_dim, op
 
 
 def features_hint(param: str, got: Dim) -> str:

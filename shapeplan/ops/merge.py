@@ -24,19 +24,11 @@ from typing import Any
 
 import sympy
 
-from ..dims import Dim, Shape, fmt, fmt_shape, norm
-from .base import (
-    Param,
-    RuleCtx,
-    choice_t,
-    eq,
-    float_t,
-    ge,
-    int_t,
-    norm_dim,
-    op,
-    opt_t,
-)
+from ..core.conditions import eq, ge
+from ..core.dims import Dim, Shape, fmt, fmt_shape, norm
+from .ctx import RuleCtx
+from .params import choice_t, float_t, int_t, opt_t
+from .registry import Param, norm_dim, op
 
 # --------------------------------------------------------------------------- broadcasting
 

@@ -14,19 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dims import Dim, Shape, fmt, norm
-from .base import (
-    ArgError,
-    Param,
-    RuleCtx,
-    bool_t,
-    dvd,
-    float_t,
-    int_t,
-    op,
-    opt_t,
-    with_schema,
-)
+from ..core.conditions import dvd
+from ..core.dims import Dim, Shape, fmt, norm
+from .ctx import ArgError, RuleCtx
+from .params import bool_t, float_t, int_t, opt_t, with_schema
+from .registry import Param, op
 
 _FLOAT = float_t()
 

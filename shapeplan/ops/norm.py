@@ -26,26 +26,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..dims import Dim, Shape, floordiv, fmt, norm, prod
-from .base import (
-    ArgError,
-    Param,
-    RuleCtx,
-    bool_t,
-    channels,
-    dim_t,
-    dims_t,
-    dvd,
-    eq,
-    float_t,
-    ge,
-    int_t,
-    last_dim,
-    op,
-    opt_t,
-    schema_of,
-    with_schema,
-)
+from ..core.conditions import dvd, eq, ge
+from ..core.dims import Dim, Shape, floordiv, fmt, norm, prod
+from .ctx import ArgError, RuleCtx
+from .params import bool_t, dim_t, dims_t, float_t, int_t, opt_t, schema_of, with_schema
+from .registry import Param, channels, last_dim, op
 
 _FLOAT = float_t()
 _AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}

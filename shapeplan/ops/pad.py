@@ -31,23 +31,12 @@ from typing import Any
 
 import sympy
 
-from ..dims import Dim, Shape, fmt, norm
-from .base import (
-    ArgError,
-    Converter,
-    Param,
-    RuleCtx,
-    choice_t,
-    float_t,
-    ge,
-    int_t,
-    op,
-    opt_t,
-    schema_of,
-    signed_size,
-    with_schema,
-)
+from ..core.conditions import ge
+from ..core.dims import Dim, Shape, fmt, norm
+from .ctx import ArgError, RuleCtx
 from .padding import pad_mode_requirements
+from .params import Converter, choice_t, float_t, int_t, opt_t, schema_of, signed_size, with_schema
+from .registry import Param, op
 
 MODES = ("constant", "reflect", "replicate", "circular")
 _AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}

@@ -25,8 +25,9 @@ and ``m >= max(l, r, 0)`` is ``m >= b`` for every ``b`` in ``(l, r, 0)``.
 
 from __future__ import annotations
 
-from ..dims import Dim, fmt, norm
-from .base import RuleCtx, ge
+from ..core.conditions import ge
+from ..core.dims import Dim, fmt, norm
+from .ctx import RuleCtx
 
 
 def pad_mode_requirements(ctx: RuleCtx, mode: str, size: Dim, left: Dim, right: Dim, where: str) -> None:

@@ -25,23 +25,11 @@ from typing import Any
 
 import sympy
 
-from ..dims import Dim, FloorDiv, Shape, floordiv, fmt, norm, prod
-from .base import (
-    ArgError,
-    Converter,
-    Param,
-    RuleCtx,
-    bool_t,
-    dim_t,
-    float_t,
-    ge,
-    int_t,
-    ints_t,
-    op,
-    opt_t,
-    schema_of,
-    with_schema,
-)
+from ..core.conditions import ge
+from ..core.dims import Dim, FloorDiv, Shape, floordiv, fmt, norm, prod
+from .ctx import ArgError, RuleCtx
+from .params import Converter, bool_t, dim_t, float_t, int_t, ints_t, opt_t, schema_of, with_schema
+from .registry import Param, op
 
 _AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 

@@ -25,23 +25,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..dims import Dim, Shape, fmt, fmt_shape, prod
-from .base import (
-    Param,
-    RuleCtx,
-    bool_t,
-    eq,
-    float_t,
-    ge,
-    int_list_t,
-    int_t,
-    norm_dim,
-    op,
-    opt_t,
-    schema_of,
-    with_schema,
-)
+from ..core.conditions import eq, ge
+from ..core.dims import Dim, Shape, fmt, fmt_shape, prod
+from .ctx import RuleCtx
 from .merge import broadcast_shapes, surely_positive
+from .params import bool_t, float_t, int_list_t, int_t, opt_t, schema_of, with_schema
+from .registry import Param, norm_dim, op
 
 _INT = int_t(None)
 

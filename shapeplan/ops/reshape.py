@@ -24,25 +24,12 @@ from typing import Any
 
 import sympy
 
-from ..dims import Dim, Shape, floordiv, fmt, fmt_shape, norm, prod
-from .base import (
-    ArgError,
-    Converter,
-    Param,
-    RuleCtx,
-    dim_t,
-    dvd,
-    eq,
-    ge,
-    int_list_t,
-    int_t,
-    norm_dim,
-    op,
-    opt_t,
-    schema_of,
-    with_schema,
-)
+from ..core.conditions import dvd, eq, ge
+from ..core.dims import Dim, Shape, floordiv, fmt, fmt_shape, norm, prod
+from .ctx import ArgError, RuleCtx
 from .merge import same, surely_positive
+from .params import Converter, dim_t, int_list_t, int_t, opt_t, schema_of, with_schema
+from .registry import Param, norm_dim, op
 
 # --------------------------------------------------------------------------- converters
 

@@ -31,27 +31,11 @@ from typing import Any
 
 import sympy
 
-from ..dims import Dim, Shape, floordiv, fmt, norm
-from .base import (
-    MAX_INT,
-    ArgError,
-    Param,
-    RuleCtx,
-    bind,
-    bool_t,
-    choice_t,
-    dim_t,
-    dims_t,
-    dvd,
-    float_t,
-    ge,
-    int_t,
-    op,
-    opt_t,
-    resolve_auto,
-    union_t,
-    with_schema,
-)
+from ..core.conditions import dvd, ge
+from ..core.dims import Dim, Shape, floordiv, fmt, norm
+from .ctx import ArgError, RuleCtx
+from .params import MAX_INT, bool_t, choice_t, dim_t, dims_t, float_t, int_t, opt_t, union_t, with_schema
+from .registry import Param, bind, op, resolve_auto
 
 MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact", "lanczos")
 _MODE_RANK = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5, "lanczos": 4}

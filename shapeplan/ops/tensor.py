@@ -27,25 +27,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..dims import Dim, Shape, ceildiv, dmax, dmin, fmt, fmt_shape, norm, prod
-from .base import (
-    SIGNED_SCHEMA,
-    ArgError,
-    Param,
-    RuleCtx,
-    bool_t,
-    eq,
-    float_t,
-    ge,
-    int_t,
-    norm_dim,
-    op,
-    opt_t,
-    schema_of,
-    signed_size,
-    with_schema,
-)
+from ..core.conditions import eq, ge
+from ..core.dims import Dim, Shape, ceildiv, dmax, dmin, fmt, fmt_shape, norm, prod
+from .ctx import ArgError, RuleCtx
 from .merge import broadcast_shapes, same
+from .params import SIGNED_SCHEMA, bool_t, float_t, int_t, opt_t, schema_of, signed_size, with_schema
+from .registry import Param, norm_dim, op
 from .reshape import _shape_t
 
 _INT = int_t(None)
@@ -208,7 +195,7 @@ def slice_length(ctx: RuleCtx, n: Dim, s: slice) -> Dim:
 
 
 def _index_text(index: tuple[Any, ...]) -> str:
-    from .base import py_value
+    from .calls import py_value
 
     return "[" + ", ".join(py_value(i) for i in index) + "]"
 

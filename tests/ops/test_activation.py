@@ -22,7 +22,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shapeplan.ops import REGISTRY
-from shapeplan.ops.base import REQUIRED, ArgError, bind, call_source
+from shapeplan.ops.calls import call_source
+from shapeplan.ops.ctx import ArgError
+from shapeplan.ops.params import REQUIRED
+from shapeplan.ops.registry import bind
 from tests.oracle import predict, predict_symbolic, symbolize
 
 torch.set_num_threads(1)

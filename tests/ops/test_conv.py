@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shapeplan.ops import REGISTRY
-from shapeplan.ops.base import bind, resolve_auto
+from shapeplan.ops.registry import bind, resolve_auto
 from tests.oracle import predict, predict_symbolic, torch_shape
 
 torch.set_num_threads(1)

@@ -17,9 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shapeplan.dims import sym
+from shapeplan.core.dims import sym
 from shapeplan.ops import REGISTRY
-from shapeplan.ops.base import RuleCtx, bind
+from shapeplan.ops.ctx import RuleCtx
+from shapeplan.ops.registry import bind
 from tests.oracle import predict, predict_symbolic, symbolize, torch_shape
 
 # --------------------------------------------------------------------------- helpers

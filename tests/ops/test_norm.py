@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shapeplan.dims import sym
+from shapeplan.core.dims import sym
 from shapeplan.ops import REGISTRY
-from shapeplan.ops.base import ArgError, RuleCtx, bind, resolve_auto
+from shapeplan.ops.ctx import ArgError, RuleCtx
+from shapeplan.ops.registry import bind, resolve_auto
 from tests.ops.test_activation import check, mask_for, param_count_rule, param_count_torch, shapes_st
 from tests.oracle import predict, predict_symbolic
 

@@ -13,9 +13,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shapeplan.dims import evaluate, fmt, sym
+from shapeplan.core.dims import evaluate, fmt, sym
 from shapeplan.ops import REGISTRY
-from shapeplan.ops.base import ArgError, RuleCtx, RuleError, bind
+from shapeplan.ops.ctx import ArgError, RuleCtx, RuleError
+from shapeplan.ops.registry import bind
 from tests.oracle import apply_rule, evaluate_rule, predict, predict_symbolic, torch_shape
 
 # Tiny tensors: torch's intra-op thread pool costs ~100x the work itself on a busy machine.

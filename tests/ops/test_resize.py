@@ -17,9 +17,10 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shapeplan.dims import floordiv, sym
+from shapeplan.core.dims import floordiv, sym
 from shapeplan.ops import REGISTRY
-from shapeplan.ops.base import MAX_INT, ArgError, RuleError
+from shapeplan.ops.ctx import ArgError, RuleError
+from shapeplan.ops.params import MAX_INT
 from shapeplan.ops.resize import MODES, exact_ratio
 from tests.oracle import apply_rule, evaluate_rule, predict, predict_symbolic, torch_shape
 

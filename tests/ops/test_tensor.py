@@ -25,11 +25,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shapeplan
-from shapeplan.dims import dmax, evaluate, floordiv, fmt, sym
-from shapeplan.emit import build, emit
-from shapeplan.errors import InputError
+from shapeplan.backends.emit import build, emit
+from shapeplan.core.dims import dmax, evaluate, floordiv, fmt, sym
+from shapeplan.core.errors import InputError
 from shapeplan.ops import REGISTRY
-from shapeplan.ops.base import ArgError, RuleCtx, bind, call_source
+from shapeplan.ops.calls import call_source
+from shapeplan.ops.ctx import ArgError, RuleCtx
+from shapeplan.ops.registry import bind
 from tests.ops.test_activation import check, mask_for, shapes_st
 from tests.oracle import apply_rule, evaluate_rule, predict, predict_symbolic
 

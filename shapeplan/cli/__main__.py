@@ -1,0 +1,5 @@
+"""``python -m shapeplan.cli``."""
+
+from . import main
+
+main()

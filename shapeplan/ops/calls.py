@@ -1,0 +1,81 @@
+"""An op as Python source: the expression that constructs a module or applies a function, with
+the arguments that differ from their defaults (for emitted code)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .params import REQUIRED
+from .registry import OpSpec, Param, _default
+
+
+def py_value(v: Any) -> str:
+    """A bound argument value as Python source (sizes print as expressions of the symbols)."""
+    from ..core.dims import fmt
+
+    if isinstance(v, (tuple, list)):
+        inner = ", ".join(py_value(x) for x in v)
+        return f"({inner},)" if isinstance(v, tuple) and len(v) == 1 else (
+            f"({inner})" if isinstance(v, tuple) else f"[{inner}]")
+    if isinstance(v, float) and not math.isfinite(v):
+        return f"float({str(v)!r})"
+    if isinstance(v, (bool, str, float)) or v is None:
+        return repr(v)
+    if v is Ellipsis:
+        return "..."
+    if isinstance(v, slice):  # only valid inside a subscript (getitem)
+        parts = ["" if x is None else py_value(x) for x in (v.start, v.stop, v.step)]
+        return ":".join(parts[:2]) + (f":{parts[2]}" if v.step is not None else "")
+    return fmt(v)
+
+
+def call_source(spec: OpSpec, inputs: Sequence[str], args: Mapping[str, Any], self_name: str | None = None) -> str:
+    """The Python expression that applies ``spec`` (function ops) or constructs it (modules).
+
+    Only arguments that differ from their defaults are written, by keyword.  Values are
+    bound, validated values (never raw YAML text).
+    """
+    kw = [(p.name, args[p.name]) for p in spec.params
+          if p.name in args and (p.default is REQUIRED or not _same(args[p.name], p.default, p))]
+    if spec.call_style in ("parameter", "buffer"):
+        return _attribute_source(spec, args, kw, self_name)
+    if spec.kind == "module":
+        return f"{spec.torch_name}({', '.join(f'{k}={py_value(v)}' for k, v in kw)})"
+    if spec.call_style == "getitem":
+        index = args[spec.params[0].name]
+        text = ", ".join(py_value(i) for i in index) if index else "()"
+        return f"{inputs[0]}[{text}]"
+    if spec.input_names and len(inputs) > spec.n_inputs[0]:
+        k = spec.n_inputs[0]
+        inputs = [*inputs[:k], *(f"{n}={v}" for n, v in zip(spec.input_names[k:], inputs[k:], strict=False))]
+    fn = spec.torch_name.rsplit(".", 1)[-1]
+    kws = [f"{k}={py_value(v)}" for k, v in kw]
+    if spec.call_style == "list":
+        return f"{spec.torch_name}([{', '.join(inputs)}]{''.join(', ' + k for k in kws)})"
+    if spec.call_style == "method":
+        return f"{inputs[0]}.{fn}({', '.join([*inputs[1:], *kws])})"
+    if spec.call_style == "method_star":
+        first = spec.params[0].name
+        star = [py_value(x) for x in args[first]]
+        rest = [f"{k}={py_value(v)}" for k, v in kw if k != first]
+        return f"{inputs[0]}.{fn}({', '.join([*star, *rest])})"
+    return f"{spec.torch_name}({', '.join([*inputs, *kws])})"
+
+
+def _attribute_source(spec: OpSpec, args: Mapping[str, Any], kw: Sequence[tuple[str, Any]],
+                      self_name: str | None) -> str:
+    """A tensor attribute: ``nn.Parameter(torch.zeros(shape))``, or with ``self_name`` for a
+    buffer, the ``self.register_buffer(name, torch.zeros(shape))`` statement."""
+    zeros = f"torch.zeros({py_value(tuple(args['shape']))})"
+    extra = "".join(f", {k}={py_value(v)}" for k, v in kw if k != "shape")
+    if spec.call_style == "parameter":
+        return f"nn.Parameter({zeros}{extra})"
+    if self_name is None:
+        return zeros
+    return f"self.register_buffer({self_name!r}, {zeros}{extra})"
+
+
+def _same(value: Any, default: Any, p: Param) -> bool:
+    return bool(value == _default(p)) if default is not None else value is None

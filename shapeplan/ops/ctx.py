@@ -1,0 +1,60 @@
+"""What a rule may do besides computing its output shape: state requirements (conditions
+with their messages), or fail outright.  Also the two exceptions of the rule world:
+:class:`RuleError` (no output shape) and :class:`ArgError` (a bad argument value, exit code 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..core.conditions import Cond, Requirement
+from ..core.dims import Dim, Shape, fmt
+
+
+class RuleError(Exception):
+    """Raised inside a rule for a failure that leaves no output shape (wrong rank...)."""
+
+    def __init__(self, code: str, message: str, hint: str | None = None, param: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.hint, self.param = code, message, hint, param
+
+
+class ArgError(Exception):
+    """A bad argument value (exit code 2): wrong type, out of range, unknown name."""
+
+    def __init__(self, message: str, param: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.param, self.hint = message, param, hint
+
+
+@dataclass
+class RuleCtx:
+    """What a rule may do besides computing: state requirements, or fail outright."""
+
+    requirements: list[Requirement] = field(default_factory=list)
+
+    def require(
+        self,
+        cond: Cond,
+        code: str,
+        message: str,
+        hint: str | None = None,
+        show: Dim | None = None,
+        param: str | None = None,
+    ) -> None:
+        if cond.concrete() is True:
+            return
+        self.requirements.append(Requirement(cond, code, message, hint, show, param))
+
+    def fail(self, code: str, message: str, hint: str | None = None, param: str | None = None) -> None:
+        raise RuleError(code, message, hint, param)
+
+    def rank(self, x: Shape, allowed: Sequence[int], what: str) -> None:
+        if len(x) not in allowed:
+            want = " or ".join(f"{r}D" for r in allowed)
+            self.fail("rank", f"expects a {want} input ({what}), got {len(x)}D {_fs(x)}")
+
+
+def _fs(x: Shape) -> str:
+    return "(" + ", ".join(fmt(d) for d in x) + ")"
