@@ -221,16 +221,27 @@ def test_usage_errors_are_not_assertion_errors():
         assert_shapes(LeNet(), LENET, sizes=[{"N": 1, "H": 32}])
 
 
-def test_a_module_that_cannot_be_imported_fails_with_the_reason():
-    class Loops(LeNet):
+def test_a_loop_over_sizes_is_followed():
+    class Loops(LeNet):  # the pre-2021 tutorial's num_flat_features
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             n = 1
             for s in x.size()[1:]:
                 n *= s
             return x.view(-1, n)
 
-    with pytest.raises(AssertionError, match=r"^shapeplan cannot import Loops:\n  error\[trace\]: torch.fx could not trace"):
-        assert_shapes(Loops(), LENET)
+    assert_shapes(Loops(), LENET, {"view": ("N", "H*W")})
+
+
+def test_a_module_that_cannot_be_imported_fails_with_the_reason():
+    class Values(LeNet):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.sum() > 0:
+                return x
+            return -x
+
+    with pytest.raises(AssertionError, match=r"^shapeplan cannot import Values:\n  .*error\[trace\]: forward branches "
+                                             r"on the values of a tensor"):
+        assert_shapes(Values(), LENET)
 
 
 # ---------------------------------------------------------------------- assert_domain

@@ -23,7 +23,7 @@ def module_results(module: Any, rep: Report, sizes: list[dict[str, int]], device
     import torch
     from torch.func import functional_call
 
-    from ..frontends.torch.importer import _sanitize
+    from ..frontends.torch.interpreter import sanitize as _sanitize
 
     target = torch.device(device)
     state = {k: (t if t.device == target else torch.empty_like(t, device=target) if target.type == "meta"

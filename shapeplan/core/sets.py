@@ -238,6 +238,27 @@ class USet:
             out.append(Seg(lo, hi, p, res))
         return USet(out)
 
+    def complement(self, lo: int) -> USet:
+        """The integers ``>= lo`` that are not in this set."""
+        out: list[Seg] = []
+        start = lo
+        for s in self.segs:
+            if s.lo > start:
+                out.append(Seg(start, s.lo - 1, 1, frozenset({0})))
+            if s.period > 1:
+                out.append(Seg(max(s.lo, lo), s.hi, s.period, frozenset(range(s.period)) - s.residues))
+            if s.hi is None:
+                return USet(out)
+            start = max(start, s.hi + 1)
+        out.append(Seg(start, None, 1, frozenset({0})))
+        return USet(out)
+
+    def __sub__(self, other: USet) -> USet:
+        if not self.segs or not other.segs:
+            return self
+        lo = self.segs[0].lo
+        return self & other.complement(lo)
+
     # -- text
     def describe(self, name: str, max_parts: int = 6) -> str:
         if not self.segs:
