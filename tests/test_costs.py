@@ -28,8 +28,10 @@ from torch.utils.flop_counter import FlopCounterMode
 from typer.testing import CliRunner
 
 import shapeplan
-from shapeplan.analysis.costs import DTYPES, MACS, peak
-from shapeplan.analysis.receptive import RULES, adaptive_window, transposed_taps
+from shapeplan.analysis.costs.memory import peak
+from shapeplan.analysis.costs.tables import DTYPES, MACS
+from shapeplan.analysis.receptive.rules import RULES
+from shapeplan.analysis.receptive.rules_window import adaptive_window, transposed_taps
 from shapeplan.backends.emit import build
 from shapeplan.cli import app
 from shapeplan.core.bounds import surely_nonnegative

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 import shapeplan
 from shapeplan.analysis.check import Report, run_check, shape_text
-from shapeplan.analysis.domain import Domain
+from shapeplan.analysis.domain.domain import Domain
 from shapeplan.cli import app
 from shapeplan.core.dims import sym
 from shapeplan.core.errors import ShapeplanError

@@ -9,10 +9,8 @@ from typing import TYPE_CHECKING, Any
 from ..core.dims import Dim, Shape, fmt, fmt_shape, free_symbols, norm
 from ..core.errors import Diagnostic, Location
 from ..core.ir import Network
-from .domain import (
+from .domain.boxes import (
     Box,
-    Domain,
-    NotAnalysable,
     apply_condition,
     base_box,
     box_key,
@@ -20,9 +18,11 @@ from .domain import (
     evaluate_show,
     find_violation,
 )
+from .domain.domain import Domain
+from .domain.quasi import NotAnalysable
 
 if TYPE_CHECKING:
-    from .costs import Costs
+    from .costs.records import Costs
 from ..core.conditions import Cond
 from ..core.sets import TooComplex, USet
 from .propagate import Propagation, propagate
@@ -74,7 +74,7 @@ class Report:
     def costs(self, dtype: str = "float32") -> Costs:
         """Parameters, MACs/FLOPs, activation memory and receptive fields of every layer, as
         formulas (``.at(H=224, W=224)`` evaluates them); see :mod:`shapeplan.analysis.costs`."""
-        from .costs import compute_costs
+        from .costs.compute import compute_costs
 
         return compute_costs(self, dtype)
 

@@ -246,7 +246,7 @@ def _write_plot(res: Any, path: Path, symbols: str | None, value_range: str) -> 
     """Draw the valid sizes of a solve result to ``path`` (SVG for .svg, else PNG).
 
     Returns False, after printing the error, when the plot cannot be made or written."""
-    from ..analysis.domain import Domain
+    from ..analysis.domain.domain import Domain
     from ..render.plot import parse_range, render
 
     domain = res.report.domain
