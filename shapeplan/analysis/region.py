@@ -21,32 +21,11 @@ from typing import Generic, TypeVar
 
 from ..core.conditions import Cond, negate
 from ..core.sets import TooComplex, USet
-from .domain import Box, NotAnalysable, apply_condition, base_box
+from .domain.boxes import Box, apply_condition, base_box, subtract
+from .domain.quasi import NotAnalysable
 
 MAX_PATHS = 64  # a program that branches on sizes in more ways than this is not explored further
 DENSITY_LIMIT = 1024  # sizes 1..this count when choosing the more common side of a decision
-
-
-def subtract_box(a: Box, t: Box, symbols: Sequence[str]) -> list[Box]:
-    """``a`` minus ``t``, as disjoint boxes (``t`` is any box over the same symbols)."""
-    out: list[Box] = []
-    prefix = dict(a)
-    for s in symbols:
-        rest = prefix[s] - t[s]
-        if rest:
-            out.append({**prefix, s: rest})
-        prefix[s] = prefix[s] & t[s]
-        if not prefix[s]:
-            break
-    return out
-
-
-def subtract(boxes: Sequence[Box], remove: Sequence[Box], symbols: Sequence[str]) -> list[Box]:
-    """The union of ``boxes`` minus the union of ``remove``."""
-    out = list(boxes)
-    for t in remove:
-        out = [piece for b in out for piece in subtract_box(b, t, symbols)]
-    return out
 
 
 @dataclass(frozen=True)
@@ -76,7 +55,7 @@ class Region:
             raise NotAnalysable("a condition on sizes that are not the input's")
         try:
             yes = apply_condition(list(self.boxes), cond)
-            no = subtract(self.boxes, yes, self.symbols)
+            no = subtract(self.boxes, yes)
         except (NotAnalysable, TooComplex):
             return (Region(self.symbols, self.boxes, (*self.residual, (cond, True))),
                     Region(self.symbols, self.boxes, (*self.residual, (cond, False))))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from ..analysis.check import Report
+from ..analysis.report import Report
 from .validate import Mismatch, SizeResult, _first_line, _predicted
 
 

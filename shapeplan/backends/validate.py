@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..analysis.check import Report
+from ..analysis.report import Report
 from ..core.dims import Shape, evaluate, fmt_shape
 from ..core.ir import Network
 from .emit import solved_report

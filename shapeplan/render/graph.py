@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..analysis.check import Report, shape_text
+from ..analysis.report import Report, shape_text
 from ..core.dims import fmt
 from ..core.errors import ShapeplanError
 

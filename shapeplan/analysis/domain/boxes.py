@@ -76,8 +76,34 @@ def _divisor_tuples(m: int, k: int) -> list[tuple[int, ...]]:
     return out
 
 
+def subtract_box(a: Box, t: Box) -> list[Box]:
+    """``a`` minus ``t``, as disjoint boxes (``t`` is any box over the same symbols)."""
+    out: list[Box] = []
+    prefix = dict(a)
+    for s in a:
+        rest = prefix[s] - t[s]
+        if rest:
+            out.append({**prefix, s: rest})
+        prefix[s] = prefix[s] & t[s]
+        if not prefix[s]:
+            break
+    return out
+
+
+def subtract(boxes: Sequence[Box], remove: Sequence[Box]) -> list[Box]:
+    """The union of ``boxes`` minus the union of ``remove``."""
+    out = list(boxes)
+    for t in remove:
+        out = [piece for b in out for piece in subtract_box(b, t)]
+        _check_box_count(out)
+    return out
+
+
 def apply_condition(boxes: list[Box], cond: Cond) -> list[Box]:
-    """Intersect the union of boxes with ``cond``; raises NotAnalysable outside the fragment."""
+    """Intersect the union of boxes with ``cond``; raises NotAnalysable outside the fragment.
+    A negated condition (``!=``, "not a multiple of") is the complement of its positive."""
+    if cond.negative:
+        return subtract(boxes, apply_condition(boxes, cond.positive))
     syms = sorted(free_symbols(cond.lhs) | free_symbols(cond.rhs))
     if len(syms) == 1:
         (s,) = syms

@@ -11,8 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...core.conditions import Cond
-from ...core.dims import fmt
+from ...core.conditions import Cond, cond_text
 from ...core.sets import USet
 from .boxes import Box, box_key
 
@@ -31,6 +30,19 @@ class Domain:
     conditions: list[Cond] = field(default_factory=list)
     residual: list[Cond] = field(default_factory=list)
     bounds: Mapping[str, USet] = field(default_factory=dict)
+    # a union of domains with residual relations of their own (cases of the network): each is
+    # asked in turn; ``boxes`` then holds all their boxes
+    pieces: tuple[Domain, ...] = ()
+
+    @staticmethod
+    def union(symbols: tuple[str, ...], parts: list[Domain], bounds: Mapping[str, USet] | None = None) -> Domain:
+        """The union of disjoint domains over the same symbols (the cases of a network)."""
+        parts = [p for p in parts if not p.empty]
+        if len(parts) == 1:
+            return parts[0]
+        if all(p.exact for p in parts):
+            return Domain(symbols, merge_boxes([b for p in parts for b in p.boxes], symbols), [], [], bounds or {})
+        return Domain(symbols, [b for p in parts for b in p.boxes], [], [], bounds or {}, tuple(parts))
 
     @property
     def empty(self) -> bool:
@@ -39,7 +51,7 @@ class Domain:
     @property
     def exact(self) -> bool:
         """True when the description (boxes) is the whole truth, with no residual relation."""
-        return not self.residual
+        return not self.residual and all(p.exact for p in self.pieces)
 
     def _check_names(self, sizes: Mapping[str, int]) -> None:
         for k, v in sizes.items():
@@ -51,6 +63,8 @@ class Domain:
     def contains(self, /, **sizes: int) -> bool:  # positional-only self: a symbol may be named self
         """Is the network valid at these sizes?  A symbol left out means "some allowed value"."""
         self._check_names(sizes)
+        if self.pieces:
+            return any(p.contains(**sizes) for p in self.pieces)
         if all(s in sizes for s in self.symbols):
             if not self.residual:  # the boxes are exact: membership, no formula evaluated
                 return any(all(sizes[k] in box[k] for k in self.symbols) for box in self.boxes)
@@ -82,6 +96,11 @@ class Domain:
 
     def smallest(self) -> dict[str, int] | None:
         """The smallest valid sizes (the box with the smallest largest size first), or None."""
+        if self.pieces:
+            found = [f for p in self.pieces if (f := p.smallest()) is not None]
+            key = [s for s in self.symbols]
+            return min(found, key=lambda e: (max(e.values(), default=0), sum(e.values()), [e.get(k) for k in key]),
+                       default=None)
         for box in sorted(self.boxes, key=lambda b: box_key(b, self.symbols)):
             mins = {s: box[s].min() for s in self.symbols}
             if not self.residual:
@@ -93,6 +112,9 @@ class Domain:
 
     def examples(self, limit: int | None = None) -> Iterator[dict[str, int]]:
         """Valid sizes, small ones first (lazily; ``limit`` caps how many)."""
+        if self.pieces:
+            yield from itertools.islice(_interleave([p.examples() for p in self.pieces]), limit)
+            return
         seen: set[tuple[int, ...]] = set()
         count = 0
         t = 1
@@ -124,12 +146,14 @@ class Domain:
     def describe(self) -> str:
         if not self.boxes:
             return "no input size is valid"
+        if self.pieces:
+            return "; or ".join(p.describe() for p in self.pieces)
         parts = []
         for box in sorted(self.boxes, key=lambda b: box_key(b, self.symbols)):
             parts.append(", ".join(box[s].describe(s) for s in self.symbols))
         text = parts[0] if len(parts) == 1 else "; or ".join(parts)
         if self.residual:
-            text += "; and " + ", ".join(_cond_text(c) for c in self.residual)
+            text += "; and " + ", ".join(cond_text(c) for c in self.residual)
         return text
 
     def __str__(self) -> str:
@@ -146,8 +170,44 @@ class Domain:
             "exact": self.exact,
             "smallest": self.smallest(),
             "boxes": [{s: box[s].to_json() for s in self.symbols} for box in self.boxes],
-            "residual": [_cond_text(c) for c in self.residual],
+            "residual": [cond_text(c) for c in self.residual] + [cond_text(c) for p in self.pieces for c in p.residual],
         }
+
+
+def merge_boxes(boxes: list[Box], symbols: tuple[str, ...]) -> list[Box]:
+    """Fewer boxes for the same union: two boxes that differ in one symbol only become one."""
+    boxes = list(boxes)
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                diff = [s for s in symbols if a[s] != b[s]]
+                if len(diff) <= 1:
+                    s = diff[0] if diff else symbols[0] if symbols else None
+                    boxes[i] = a if s is None else {**a, s: a[s] | b[s]}
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return boxes
+
+
+def _interleave(gens: list[Iterator[dict[str, int]]]) -> Iterator[dict[str, int]]:
+    seen: set[tuple[tuple[str, int], ...]] = set()
+    live = list(gens)
+    while live:
+        for g in list(live):
+            item = next(g, None)
+            if item is None:
+                live.remove(g)
+                continue
+            key = tuple(sorted(item.items()))
+            if key not in seen:
+                seen.add(key)
+                yield item
 
 
 def _upto(u: USet, t: int) -> list[int]:
@@ -159,8 +219,3 @@ def _upto(u: USet, t: int) -> list[int]:
     return out
 
 
-def _cond_text(c: Cond) -> str:
-    op = {"ge": ">=", "eq": "=="}.get(c.kind)
-    if op:
-        return f"{fmt(c.lhs)} {op} {fmt(c.rhs)}"
-    return f"{fmt(c.lhs)} is a multiple of {fmt(c.rhs)}"
