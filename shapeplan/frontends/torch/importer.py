@@ -38,7 +38,7 @@ from ...core.ir import Layer, Network
 from ...ops import REGISTRY, OpSpec
 from ...ops.ctx import ArgError, RuleCtx, RuleError
 from ...ops.registry import bind, resolve_auto
-from ..yaml.loader import valid_layer_name
+from ..yaml.document import valid_layer_name
 from .modules import module_kwargs
 
 InputShape = Sequence[int | str]
