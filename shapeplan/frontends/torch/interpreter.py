@@ -28,7 +28,7 @@ from ...core.ir import Layer
 from ...ops import REGISTRY, OpSpec
 from ...ops.ctx import ArgError, Oracle, RuleCtx, RuleError
 from ...ops.registry import bind, resolve_auto
-from ..yaml.loader import valid_layer_name
+from ..yaml.document import valid_layer_name
 from .binding import bind_call
 from .modules import module_kwargs
 from .tables import IDENTITY_METHODS, OPERATORS, SPECIAL_METHODS, describe_target, function_table, pieces_functions

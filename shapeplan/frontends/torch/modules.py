@@ -124,7 +124,7 @@ def flat_features(layers: Any, input_shape: Sequence[int | str]) -> Dim:
     Computed statically from the shape rules; the modules are not run.
     """
     from ...analysis.check import run_check
-    from ..yaml.loader import load_dict
+    from ..yaml.network import load_dict
 
     mods = _flatten_modules(layers)
     if not mods:
