@@ -66,7 +66,8 @@ def describe_region(region: Region, base: Region | None) -> str:
     if not region.boxes:
         return "no size"
     base_box = base.boxes[0] if base is not None and len(base.boxes) == 1 else None
-    names = [s for s in region.symbols if base_box is None or any(b[s] != base_box[s] for b in region.boxes)]
+    names = [s for s in region.symbols
+             if base_box is None or any(b[s] != base_box.get(s, USet.range(1)) for b in region.boxes)]
     names = names or list(region.symbols)
     parts: list[str] = []
     for box in sorted(region.boxes, key=lambda b: box_key(b, list(region.symbols)))[:4]:

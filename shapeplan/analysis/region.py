@@ -48,18 +48,34 @@ class Region:
 
     def split(self, cond: Cond) -> tuple[Region, Region]:
         """(the sizes where ``cond`` holds, the sizes where it does not)."""
-        names = set(self.symbols)
         from ..core.dims import free_symbols
 
-        if not free_symbols(cond.lhs) | free_symbols(cond.rhs) <= names:
-            raise NotAnalysable("a condition on sizes that are not the input's")
+        region = self.with_symbols(sorted(free_symbols(cond.lhs) | free_symbols(cond.rhs)))
         try:
-            yes = apply_condition(list(self.boxes), cond)
-            no = subtract(self.boxes, yes)
+            yes = apply_condition(list(region.boxes), cond)
+            no = subtract(region.boxes, yes)
         except (NotAnalysable, TooComplex):
-            return (Region(self.symbols, self.boxes, (*self.residual, (cond, True))),
-                    Region(self.symbols, self.boxes, (*self.residual, (cond, False))))
-        return Region(self.symbols, tuple(yes), self.residual), Region(self.symbols, tuple(no), self.residual)
+            return (Region(region.symbols, region.boxes, (*region.residual, (cond, True))),
+                    Region(region.symbols, region.boxes, (*region.residual, (cond, False))))
+        return Region(region.symbols, tuple(yes), region.residual), Region(region.symbols, tuple(no), region.residual)
+
+    def with_symbols(self, names: Sequence[str]) -> Region:
+        """The same sizes, over more symbols (a size a layer argument names: every positive
+        value, as for an input symbol)."""
+        extra = [s for s in names if s not in self.symbols]
+        if not extra:
+            return self
+        more = base_box(extra, {})
+        return Region((*self.symbols, *extra), tuple({**b, **more} for b in self.boxes), self.residual)
+
+    def contains(self, env: Mapping[str, int]) -> bool:
+        """Are these sizes in the region?  (A symbol not given is not constrained.)"""
+        if not any(all(env[s] in box[s] for s in self.symbols if s in env) for box in self.boxes):
+            return False
+        try:
+            return all(c.holds_at(env) == truth for c, truth in self.residual)
+        except KeyError:
+            return True
 
     def density(self) -> int:
         """How many sizes with every symbol in 1..DENSITY_LIMIT the region holds (a measure of

@@ -58,6 +58,23 @@ class Report:
         shapes = self.shapes
         return [shapes.get(o) for o in self.network.outputs]
 
+    def case_at(self, /, **sizes: int) -> Case | None:
+        """The case other than the main one that these sizes fall in, or None (the main case)."""
+        for c in self.cases:
+            if c.region.contains(sizes):
+                return c
+        return None
+
+    def shapes_at(self, /, **sizes: int) -> dict[str, Shape | None]:
+        """Every layer's shape formula in the case these sizes fall in (the table's, unless a
+        size is special: a dim that is 1, a branch of forward)."""
+        case = self.case_at(**sizes)
+        if case is None or case.propagation is None:
+            return self.shapes
+        out: dict[str, Shape | None] = {k: tuple(v) for k, v in case.propagation.network.inputs.items()}
+        out.update({k: r.shape for k, r in case.propagation.results.items()})
+        return out
+
     @property
     def total_params(self) -> Dim:
         return norm(sum((li.params or 0 for li in self.layers), 0))

@@ -78,10 +78,10 @@ class Domain:
         return False
 
     def _holds(self, env: dict[str, int]) -> bool:
-        for s in self.symbols:
-            if env[s] not in self.bounds.get(s, USet.range(1)):
-                return False
-        return all(c.holds_at(env) for c in self.conditions)
+        # every condition but the residual ones is applied exactly to the boxes
+        if not any(all(env[k] in box[k] for k in self.symbols) for box in self.boxes):
+            return False
+        return all(c.holds_at(env) for c in self.residual)
 
     def _search(self, box: Box, fixed: dict[str, int], budget: int = 20_000) -> dict[str, int] | None:
         free = [s for s in self.symbols if s not in fixed]
