@@ -48,7 +48,11 @@ def surely_positive(d: Dim) -> bool:
 def broadcast_pair(ctx: RuleCtx, a: Dim, b: Dim, where: str, hint: str | None = None) -> Dim:
     """The broadcast of two sizes, as torch computes it: a size of 1 takes the other (a
     symbolic size that may be 1 splits the analysis into that case and the rest)."""
-    if same(a, b):
+    if same(a, b) or (isinstance(b, int) and b == 1):
+        return a
+    if isinstance(a, int) and a == 1:
+        return b
+    if ctx.decide(eq(a, b), prefer=True):  # equal as functions of the size, or where they are equal
         return a
     if ctx.decide(eq(a, 1), prefer=False):
         return b

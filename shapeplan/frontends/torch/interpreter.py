@@ -60,14 +60,20 @@ def sanitize(name: str) -> str:
     return out if valid_layer_name(out) else "layer"
 
 
+# the functions themselves: torch.fx replaces the names in ``math`` while it traces
+_CEIL, _FLOOR = math.ceil, math.floor
+
+
 def _size_math(fn: Any, args: Sequence[Any]) -> Any:
-    """math.ceil / math.floor / math.sqrt ... of sizes (``math.ceil(H / 32)``)."""
+    """math.ceil / math.floor of sizes (``math.ceil(H / 32)``), as exact formulas."""
     if len(args) != 1 or not isinstance(args[0], sympy.Expr) or not args[0].free_symbols:
         return fn(*args)
     num, den = sympy.fraction(sympy.together(args[0]))
-    if fn in (math.ceil, math.floor) and den.is_Integer and int(den) > 0:
-        return norm(floordiv(num, int(den))) if fn is math.floor else norm(-floordiv(-num, int(den)))
-    raise Unsupported("unsupported-size", f"{getattr(fn, '__name__', fn)} of the size {args[0]}")
+    if fn in (_CEIL, _FLOOR) and den.is_Integer and int(den) > 0:
+        d = int(den)
+        return norm(floordiv(num + d - 1, d)) if fn is _CEIL else norm(floordiv(num, d))
+    raise Unsupported("unsupported-size", f"{getattr(fn, '__name__', fn)} of the size {args[0]}",
+                      "sizes are followed through +, -, *, //, %, math.ceil and math.floor of a ratio")
 
 
 class Interpreter:

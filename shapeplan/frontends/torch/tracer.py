@@ -134,6 +134,7 @@ class LiveTracer(fx.Tracer):
         self.dtype = torch.get_default_dtype()
         self.returned: Any = None
         self.interpreting = False  # module attributes are plain values while a call is interpreted
+        self.concrete: dict[str, Any] = {}
 
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         return is_leaf_module(m)
@@ -148,7 +149,7 @@ class LiveTracer(fx.Tracer):
     def create_proxy(self, kind: str, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
                      name: str | None = None, type_expr: Any | None = None, proxy_factory_fn: Any = None) -> Any:
         if kind == "call_function" and target is torch._assert:
-            return self.assertTrue(*args, **kwargs)
+            return self.model_assert(*args, **kwargs)
         if kind == "call_function" and _inlinable(target):
             return target(*args, **kwargs)
         node = super().create_proxy(kind, target, args, kwargs, name, type_expr).node
@@ -191,6 +192,17 @@ class LiveTracer(fx.Tracer):
         if isinstance(v, slice):
             return slice(self.unwrap(v.start), self.unwrap(v.stop), self.unwrap(v.step))
         return v
+
+    def _proxy_placeholder(self, name: str, concrete_args: Any, sig: Any, fn_for_analysis: Any) -> Any:
+        """forward's arguments: the shaped ones are placeholders, the others keep their
+        default values (no guard nodes), and ``*args`` / ``**kwargs`` are empty."""
+        if name.startswith("**"):
+            return {}
+        if name.startswith("*"):
+            return ()
+        if name in self.concrete:
+            return self.concrete[name]
+        return super()._proxy_placeholder(name, None, sig, fn_for_analysis)
 
     def create_args_for_root(self, root_fn: Any, is_module: bool, concrete_args: Any = None) -> tuple[Any, Any]:
         fn, args = super().create_args_for_root(root_fn, is_module, concrete_args)
@@ -269,7 +281,7 @@ class LiveTracer(fx.Tracer):
             return (obj[i] for i in range(n))
         raise Unsupported("symbolic-int", f"iterating over {obj}, whose length depends on the input size")
 
-    def assert_(self, condition: Any, message: Any = None) -> None:
+    def model_assert(self, condition: Any, message: Any = None) -> None:
         """``torch._assert``: the model's own check; where it fails, forward raises."""
         if not bool(condition):
             raise AssertionError(message)
@@ -285,9 +297,24 @@ def trace_path(module: nn.Module, interp: Interpreter, decider: Decider, inputs:
     forward returned (proxies and Python values)."""
     device = next((p.device for p in module.parameters()), torch.device("cpu"))
     tracer = LiveTracer(interp, decider, inputs, device)
-    tracer.returned = None
-    tracer.trace(module, concrete_args=concrete or None)
+    tracer.concrete = dict(concrete)
+    real_isinstance = torch.jit.isinstance
+    torch.jit.isinstance = _jit_isinstance  # type: ignore[assignment]
+    try:
+        tracer.trace(module)
+    finally:
+        torch.jit.isinstance = real_isinstance  # type: ignore[assignment]
     return tracer.returned
+
+
+def _jit_isinstance(obj: Any, target_type: Any) -> bool:
+    """``torch.jit.isinstance`` while tracing: a traced tensor is a tensor (MONAI's UpCat asks)."""
+    if isinstance(obj, TensorProxy) and target_type is torch.Tensor:
+        return True
+    return bool(_REAL_JIT_ISINSTANCE(obj, target_type))
+
+
+_REAL_JIT_ISINSTANCE = torch.jit.isinstance
 
 
 __all__ = ["LiveTracer", "SizeProxy", "Stop", "TensorProxy", "trace_path", "REGISTRY"]
