@@ -205,6 +205,20 @@ def test_device_cpu_runs_real_tensors():
     assert rep.domain.contains(H=32, W=35) and not rep.domain.contains(H=36, W=32)
 
 
+def test_the_verdict_is_the_cpus_on_meta_too():
+    """A bilinear resize to an empty output runs on meta and raises on the CPU, a reflect pad
+    that leaves one padded dim empty raises on meta only: the CPU decides, for the module
+    itself and for its net.yaml."""
+    down = nn.Sequential(nn.Upsample(scale_factor=0.5, mode="bilinear"))
+    sizes = [{"N": 1, "H": 1, "W": 4}, {"N": 2, "H": 3, "W": 4}]
+    rep = assert_shapes(down, LENET, {"layers.0": ("N", 1, "H//2", "W//2")}, sizes=sizes)
+    assert not rep.domain.contains(N=1, H=1, W=4)
+    assert_shapes(down.to("meta"), LENET, sizes=sizes)  # a module on meta: zeros on the CPU for its verdict
+    assert_shapes(rep.network, sizes=sizes)
+    crop = nn.Sequential(nn.ReflectionPad2d([0, 0, -1, 0]))
+    assert_shapes(crop, LENET, {"layers.0": ("N", 1, "H - 1", "W")}, sizes=[{"N": 1, "H": 1, "W": 4}])
+
+
 def test_a_net_yaml_is_checked_with_its_emitted_module():
     rep = assert_shapes(ROOT / "examples" / "lenet.yaml", expected={"fc1": ("N", 120), "flatten": "(N, 16*(H//4 - 3)*(W//4 - 3))"})
     assert str(rep.domain) == "N >= 1, H >= 16, W >= 16"
