@@ -142,7 +142,11 @@ class Interpreter:
             ins = [s for s in shapes if s is not None]
             try:
                 args = resolve_auto(spec, bind(spec, (), clean), ins)
-                out = tuple(norm(d) for d in spec.rule(RuleCtx(oracle=self.oracle), ins, args))
+                ctx = RuleCtx(oracle=self.oracle)
+                out = tuple(norm(d) for d in spec.rule(ctx, ins, args))
+                if self.oracle is not None:  # later branches are asked only where the layer runs
+                    for req in ctx.requirements:
+                        self.oracle.assume(req.cond)
             except (ArgError, RuleError) as e:
                 out = None  # `check` reports it with the full message
                 self.failures[layer.name] = f"{layer.name} ({op}) {e.message}"
