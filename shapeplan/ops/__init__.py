@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from . import (  # noqa: F401  (imported for their registrations)
     activation,
+    advanced_index,
     conv,
+    conv_functional,
     functional,
     linear,
     merge,

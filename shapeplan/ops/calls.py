@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .params import REQUIRED
+from .params import REQUIRED, TENSOR
 from .registry import OpSpec, Param, _default
 
 
@@ -43,6 +43,10 @@ def call_source(spec: OpSpec, inputs: Sequence[str], args: Mapping[str, Any], se
         return _attribute_source(spec, args, kw, self_name)
     if spec.kind == "module":
         return f"{spec.torch_name}({', '.join(f'{k}={py_value(v)}' for k, v in kw)})"
+    if spec.call_style == "index":  # x[..., idx, :]: the index tensors are inputs 1.. in order
+        tensors = iter(inputs[1:])
+        items = [next(tensors) if i == TENSOR else py_value(i) for i in args[spec.params[0].name]]
+        return f"{inputs[0]}[{', '.join(items) if items else '()'}]"
     if spec.call_style == "getitem":
         index = args[spec.params[0].name]
         text = ", ".join(py_value(i) for i in index) if index else "()"

@@ -31,7 +31,7 @@ class Param:
 
 Rule = Callable[[RuleCtx, list[Shape], dict[str, Any]], Shape]
 ParamCount = Callable[[dict[str, Any]], Dim]
-CallStyle = Literal["args", "list", "method", "method_star", "getitem", "parameter", "buffer"]
+CallStyle = Literal["args", "list", "method", "method_star", "getitem", "index", "parameter", "buffer"]
 
 
 @dataclass(frozen=True)

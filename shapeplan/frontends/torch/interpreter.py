@@ -27,6 +27,7 @@ from ...core.errors import Diagnostic, InputError
 from ...core.ir import Layer
 from ...ops import REGISTRY, OpSpec
 from ...ops.ctx import ArgError, Oracle, RuleCtx, RuleError
+from ...ops.params import TENSOR
 from ...ops.registry import bind, resolve_auto
 from ..yaml.document import valid_layer_name
 from .binding import bind_call
@@ -60,6 +61,9 @@ def sanitize(name: str) -> str:
     return out if valid_layer_name(out) else "layer"
 
 
+# ops whose output holds booleans (a mask: indexing with it has a data-dependent size)
+_BOOL_OPS = frozenset({"gt", "lt", "ge", "le", "eq", "ne", "logical_and", "logical_or", "logical_not", "logical_xor",
+                       "isnan", "isinf", "isfinite"})
 # the functions themselves: torch.fx replaces the names in ``math`` while it traces
 _CEIL, _FLOOR = math.ceil, math.floor
 
@@ -90,6 +94,7 @@ class Interpreter:
         self.attrs: dict[str, TensorValue] = {}
         self.failures: dict[str, str] = {}  # layer -> why its shape could not be computed
         self.kept: list[Any] = []
+        self.bool_tensors: set[str] = set()  # layers known to hold booleans (masks)
         self.functions = function_table()
 
     # ------------------------------------------------------------------ names and layers
@@ -122,6 +127,8 @@ class Interpreter:
         if key not in self.attrs:
             self.kept.append(t)  # alive for the trace, so that its id stays its own
             self.attrs[key] = self.add_layer("constant", "Buffer", [], {"shape": list(t.shape)})
+            if str(t.dtype) == "torch.bool":
+                self.bool_tensors.add(self.attrs[key].name)
         return self.attrs[key]
 
     def shape(self, t: TensorValue) -> Shape:
@@ -151,6 +158,8 @@ class Interpreter:
                 out = None  # `check` reports it with the full message
                 self.failures[layer.name] = f"{layer.name} ({op}) {e.message}"
         self.shapes[layer.name] = out
+        if op in _BOOL_OPS:
+            self.bool_tensors.add(layer.name)
         return TensorValue(layer.name)
 
     # ------------------------------------------------------------------ dispatch
@@ -181,6 +190,8 @@ class Interpreter:
         if op == "Parameter" and not obj.requires_grad:
             kwargs["requires_grad"] = False
         t = self.add_layer(target, op, [], kwargs)
+        if obj.dtype == torch.bool:
+            self.bool_tensors.add(t.name)
         self.attrs[target] = t
         return t
 
@@ -405,6 +416,14 @@ class Interpreter:
             return self.piece(obj, index)
         if isinstance(obj, TensorValue):
             items = index if isinstance(index, tuple) else (index,)
+            tensors = [x for x in items if isinstance(x, TensorValue)]
+            if tensors:  # advanced indexing with index tensors
+                masks = [t.name for t in tensors if t.name in self.bool_tensors]
+                if masks:
+                    raise Unsupported("data-dependent", f"indexing with the boolean mask {masks[0]}: the result's "
+                                                        "size depends on the mask's values")
+                marks = [TENSOR if isinstance(x, TensorValue) else index_item(x) for x in items]
+                return self.add_layer(self.scoped(node, "index"), "index", [obj, *tensors], {"index": marks})
             return self.add_layer(self.scoped(node, "getitem"), "getitem", [obj],
                                   {"index": [index_item(x) for x in items]})
         if isinstance(obj, (tuple, list, Mapping)):
