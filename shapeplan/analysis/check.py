@@ -11,6 +11,7 @@ from ..core.ir import Network
 from .cases import Case, case_notes, main_case, run_cases
 from .domain.domain import Domain
 from .propagate import Propagation
+from .pyhints import python_hints
 from .report import LayerInfo, Report, shape_text
 
 
@@ -27,6 +28,7 @@ def run_check(net: Network, assign: Mapping[tuple[str, str], Any] | None = None,
     diags = list(main.diagnostics) + case_notes(main, others, base)
     if fixits:
         diags = [_with_fixes(shown, prop, d, assign) for d in diags]
+    diags = python_hints(shown, prop, diags)
     domain = Domain.union(main.domain.symbols, [c.domain for c in cases], main.domain.bounds)
     order = {layer.name: i for i, layer in enumerate(shown.layers)}
     return Report(shown, _layers(shown, prop, order), sorted(diags, key=_diag_order(order)), domain, prop, others)

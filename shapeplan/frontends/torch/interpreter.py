@@ -23,7 +23,7 @@ from typing import Any
 import sympy
 
 from ...core.dims import Shape, floordiv, norm, valid_symbol_name
-from ...core.errors import Diagnostic, InputError
+from ...core.errors import Diagnostic, InputError, Location
 from ...core.ir import Layer
 from ...ops import REGISTRY, OpSpec
 from ...ops.ctx import ArgError, Oracle, RuleCtx, RuleError
@@ -32,6 +32,7 @@ from ...ops.registry import bind, resolve_auto
 from ..yaml.document import valid_layer_name
 from .binding import bind_call
 from .modules import module_kwargs
+from .sources import constructor_location
 from .tables import IDENTITY_METHODS, OPERATORS, SPECIAL_METHODS, describe_target, function_table, pieces_functions
 from .values import (
     SIZE_OPS,
@@ -95,6 +96,7 @@ class Interpreter:
         self.failures: dict[str, str] = {}  # layer -> why its shape could not be computed
         self.kept: list[Any] = []
         self.bool_tensors: set[str] = set()  # layers known to hold booleans (masks)
+        self.node_loc: Location | None = None  # the user's line of the call being interpreted
         self.functions = function_table()
 
     # ------------------------------------------------------------------ names and layers
@@ -138,10 +140,14 @@ class Interpreter:
             raise Unsupported("upstream", f"the shape of {t.name} is needed here, but it is unknown: {why}")
         return shape
 
-    def add_layer(self, name: str, op: str, inputs: Sequence[TensorValue], kwargs: Mapping[str, Any]) -> TensorValue:
+    def add_layer(self, name: str, op: str, inputs: Sequence[TensorValue], kwargs: Mapping[str, Any],
+                  locs: Mapping[str, Location] | None = None) -> TensorValue:
         spec = REGISTRY[op]
         clean = {k: plain(v) for k, v in kwargs.items()}
-        layer = Layer(self.unique(name), op, tuple(t.name for t in inputs), (), clean)
+        where = dict(locs or {})
+        if "" not in where and self.node_loc is not None:
+            where[""] = self.node_loc
+        layer = Layer(self.unique(name), op, tuple(t.name for t in inputs), (), clean, locs=where)
         self.layers.append(layer)
         shapes = [self.shapes.get(t.name) for t in inputs]
         out: Shape | None = None
@@ -165,6 +171,7 @@ class Interpreter:
     # ------------------------------------------------------------------ dispatch
 
     def node(self, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        self.node_loc = node.meta.get("sp_location")
         if node.op == "get_attr":
             return self.get_attr(node.target)
         if node.op == "call_module":
@@ -211,7 +218,11 @@ class Interpreter:
         lo, hi = spec.n_inputs
         if len(tensors) < lo or (hi is not None and len(tensors) > hi):
             raise Unsupported("arity", f"module {node.target!r} ({op}) takes {lo}..{hi} tensors, got {len(tensors)}")
-        return self.add_layer(node.target, op, tensors, ctor)
+        built = constructor_location(self.module, node.target)
+        locs = {k: built for k in ctor} if built is not None else {}
+        if built is not None:
+            locs["module"] = built
+        return self.add_layer(node.target, op, tensors, ctor, locs)
 
     def call_method(self, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         name: str = node.target
