@@ -20,7 +20,8 @@ from ..core.dims import Dim, Shape, evaluate, fmt, fmt_shape, free_symbols, norm
 from ..core.errors import Diagnostic, Location
 from ..core.ir import Layer, Network
 from ..ops import REGISTRY, OpSpec
-from ..ops.ctx import ArgError, Oracle, RuleCtx, RuleError
+from ..ops.apply import apply_rule
+from ..ops.ctx import ArgError, Oracle, RuleError
 from ..ops.params import SOLVE
 from ..ops.registry import bind, resolve_auto
 
@@ -135,9 +136,8 @@ def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None,
             error("bad-argument", e.message, e.hint, e.param)
             shapes[layer.name] = None
             continue
-        ctx = RuleCtx(oracle=oracle)
         try:
-            out = tuple(norm(d) for d in spec.rule(ctx, ins, args))
+            out, requirements = apply_rule(spec, ins, args, oracle)
         except RuleError as e:
             error(e.code, e.message, e.hint, e.param)
             shapes[layer.name] = None
@@ -161,9 +161,9 @@ def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None,
                          f"argument for the input size)",
                 ))
         if oracle is not None:  # later questions are asked only where this layer runs
-            for req in ctx.requirements:
+            for req in requirements:
                 oracle.assume(req.cond)
-        for req in ctx.requirements:
+        for req in requirements:
             param = req.param or _CODE_PARAM.get(req.code)
             c = Constraint(req.cond, layer.name, layer.op, req.code, f"{label} {req.message}", req.hint,
                            req.show, param_location(layer, spec, param))

@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Generic, TypeVar
 
-from ..core.conditions import Cond, negate
-from ..core.dims import free_symbols
+from ..core.conditions import Cond, cond_symbols, negate
 from ..core.sets import TooComplex, USet
 from .domain.boxes import Box, apply_condition, base_box, subtract
 from .domain.quasi import NotAnalysable
@@ -69,7 +68,7 @@ class Region:
 
     def split(self, cond: Cond) -> tuple[Region, Region]:
         """(the sizes where ``cond`` holds, the sizes where it does not)."""
-        region = self.with_symbols(sorted(free_symbols(cond.lhs) | free_symbols(cond.rhs)))
+        region = self.with_symbols(cond_symbols(cond))
         same = {cond, Cond(cond.kind, cond.rhs, cond.lhs)} if cond.kind in ("eq", "ne") else {cond}
         for c, truth in region.residual:  # asked before, outside the exact fragment
             if c in same:
@@ -88,7 +87,7 @@ class Region:
     def with_symbols(self, names: Sequence[str]) -> Region:
         """The same sizes, over more symbols (a size a layer argument names: every positive
         value, as for an input symbol)."""
-        extra = [s for s in names if s not in self.symbols]
+        extra = [s for s in names if s not in self.symbols] if names else []
         if not extra:
             return self
         more = base_box(extra, {})
@@ -162,8 +161,7 @@ class Decider:
         outside the exact fragment is not used."""
         if cond.concrete() is not None:
             return
-        alive = (self.alive if self.alive is not None else self.region).with_symbols(
-            sorted(free_symbols(cond.lhs) | free_symbols(cond.rhs)))
+        alive = (self.alive if self.alive is not None else self.region).with_symbols(cond_symbols(cond))
         try:
             yes = _apply(_key(alive.boxes), cond)
         except (NotAnalysable, TooComplex):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal, NamedTuple
 
 import sympy
@@ -42,6 +43,9 @@ class Cond(NamedTuple):
 
     def concrete(self) -> bool | None:
         """True/False when decidable from the values alone (no symbols), else None."""
+        return _concrete(self)
+
+    def _decide_values(self) -> bool | None:
         if self.negative:
             v = self.positive.concrete()
             return None if v is None else not v
@@ -78,6 +82,19 @@ class Cond(NamedTuple):
         if self.kind == "eq":
             return lhs == rhs
         return rhs != 0 and lhs % rhs == 0
+
+
+@lru_cache(maxsize=1 << 16)
+def _concrete(c: Cond) -> bool | None:
+    return c._decide_values()
+
+
+@lru_cache(maxsize=1 << 16)
+def cond_symbols(c: Cond) -> tuple[str, ...]:
+    """The names of the symbols ``c`` is about, sorted."""
+    from .dims import free_symbols
+
+    return tuple(sorted(free_symbols(c.lhs) | free_symbols(c.rhs)))
 
 
 def ge(a: Dim, b: Dim) -> Cond:

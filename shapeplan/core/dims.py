@@ -8,6 +8,8 @@ All arithmetic here is exact integer arithmetic with Python's floor semantics.
 
 from __future__ import annotations
 
+import functools
+
 import builtins
 import keyword
 import math
@@ -156,9 +158,15 @@ def is_concrete(d: object) -> bool:
 
 
 def free_symbols(d: Dim) -> frozenset[str]:
+    """The names of the symbols a size depends on."""
     if isinstance(d, int):
         return frozenset()
-    return frozenset(s.name for s in d.free_symbols)
+    return _names(d)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _names(e: sympy.Basic) -> frozenset[str]:
+    return frozenset(s.name for s in e.free_symbols)
 
 
 class _Printer(StrPrinter):

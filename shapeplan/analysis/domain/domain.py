@@ -174,23 +174,22 @@ class Domain:
 
 
 def merge_boxes(boxes: list[Box], symbols: tuple[str, ...]) -> list[Box]:
-    """Fewer boxes for the same union: two boxes that differ in one symbol only become one."""
+    """Fewer boxes for the same union: boxes that differ in one symbol only become one (boxes
+    grouped by their other symbols' sets, so a pass is linear in the number of boxes)."""
     boxes = list(boxes)
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(boxes)):
-            for j in range(i + 1, len(boxes)):
-                a, b = boxes[i], boxes[j]
-                diff = [s for s in symbols if a[s] != b[s]]
-                if len(diff) <= 1:
-                    s = diff[0] if diff else symbols[0] if symbols else None
-                    boxes[i] = a if s is None else {**a, s: a[s] | b[s]}
-                    del boxes[j]
-                    merged = True
-                    break
-            if merged:
-                break
+    changed = True
+    while changed and len(boxes) > 1:
+        changed = False
+        for s in symbols:
+            groups: dict[tuple[Any, ...], Box] = {}
+            for b in boxes:
+                key = tuple(b[t] for t in symbols if t != s)
+                if key in groups:
+                    groups[key] = {**groups[key], s: groups[key][s] | b[s]}
+                    changed = True
+                else:
+                    groups[key] = b
+            boxes = list(groups.values())
     return boxes
 
 

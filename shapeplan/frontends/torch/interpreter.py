@@ -26,7 +26,8 @@ from ...core.dims import Shape, floordiv, norm, valid_symbol_name
 from ...core.errors import Diagnostic, InputError, Location
 from ...core.ir import Layer
 from ...ops import REGISTRY, OpSpec
-from ...ops.ctx import ArgError, Oracle, RuleCtx, RuleError
+from ...ops.apply import apply_rule
+from ...ops.ctx import ArgError, Oracle, RuleError
 from ...ops.params import TENSOR
 from ...ops.registry import bind, resolve_auto
 from ..yaml.document import valid_layer_name
@@ -155,10 +156,9 @@ class Interpreter:
             ins = [s for s in shapes if s is not None]
             try:
                 args = resolve_auto(spec, bind(spec, (), clean), ins)
-                ctx = RuleCtx(oracle=self.oracle)
-                out = tuple(norm(d) for d in spec.rule(ctx, ins, args))
+                out, requirements = apply_rule(spec, ins, args, self.oracle)
                 if self.oracle is not None:  # later branches are asked only where the layer runs
-                    for req in ctx.requirements:
+                    for req in requirements:
                         self.oracle.assume(req.cond)
             except (ArgError, RuleError) as e:
                 out = None  # `check` reports it with the full message
