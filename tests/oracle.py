@@ -15,7 +15,7 @@ from typing import Any
 
 from shapeplan.core.dims import evaluate, norm, sym
 from shapeplan.ops import REGISTRY
-from shapeplan.ops.calls import call_source
+from shapeplan.ops.calls import call_source, module_call_source
 from shapeplan.ops.ctx import ArgError, RuleCtx, RuleError
 from shapeplan.ops.registry import bind, resolve_auto
 
@@ -110,7 +110,7 @@ def torch_call_source(op: str, n_inputs: int, args: Sequence[Any] = (),
     bound = bind(spec, args, kwargs or {})
     names = [f"x{i}" for i in range(n_inputs)]
     if spec.kind == "module":  # eval mode: the SPEC's meaning of "valid"
-        return call_source(spec, names, bound) + ".eval()(" + ", ".join(names) + ")"
+        return module_call_source(spec, call_source(spec, names, bound) + ".eval()", names)
     return call_source(spec, names, bound)
 
 

@@ -21,7 +21,7 @@ from ..analysis.propagate import layer_order
 from ..core.dims import Dim, fmt, fmt_shape, free_symbols, sym
 from ..core.errors import ShapeError
 from ..core.ir import Network
-from ..ops.calls import call_source
+from ..ops.calls import call_source, module_call_source
 
 # attributes of nn.Module that a submodule must not shadow
 _MODULE_ATTRS = frozenset({
@@ -212,7 +212,7 @@ def emit(net: Network | Report, *, trace: bool = False) -> str:
             else:
                 src = call_source(spec, ins, args)
             init_lines.append(f"self.{attr} = {src}{note}")
-            fwd_lines.append(f"{out_var} = self.{attr}({', '.join(ins)}){comment}")
+            fwd_lines.append(f"{out_var} = {module_call_source(spec, 'self.' + attr, ins)}{comment}")
         else:
             for p in spec.params:
                 if _symbolic(res.args.get(p.name)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import (  # noqa: F401  (imported for their registrations)
     activation,
     conv,
+    create,
     functional,
     linear,
     merge,
