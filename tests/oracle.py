@@ -115,8 +115,10 @@ def torch_call_source(op: str, n_inputs: int, args: Sequence[Any] = (),
 
 
 def torch_shape(op: str, shapes: Sequence[Sequence[int]], args: Sequence[Any] = (),
-                kwargs: Mapping[str, Any] | None = None, dtype: Any = None) -> tuple[int, ...] | None:
-    """Run the op in torch on zero tensors of these shapes: the output shape, or None if torch raises."""
+                kwargs: Mapping[str, Any] | None = None, dtype: Any = None,
+                dtypes: Sequence[Any] | None = None) -> tuple[int, ...] | None:
+    """Run the op in torch on zero tensors of these shapes (of ``dtype``, or ``dtypes[i]`` for
+    input i): the output shape, or None if torch raises."""
     import torch
     import torch.nn.functional as F
 
@@ -124,7 +126,7 @@ def torch_shape(op: str, shapes: Sequence[Sequence[int]], args: Sequence[Any] = 
     env: dict[str, Any] = {"torch": torch, "nn": torch.nn, "F": F}
     for i, s in enumerate(shapes):
         dims = tuple(s[0]) if len(s) == 1 and isinstance(s[0], (tuple, list)) else tuple(s)  # [()] is 0-d
-        env[f"x{i}"] = torch.zeros(dims, dtype=dtype or torch.float32)
+        env[f"x{i}"] = torch.zeros(dims, dtype=(dtypes[i] if dtypes and i < len(dtypes) else None) or dtype or torch.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

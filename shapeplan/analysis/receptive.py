@@ -68,6 +68,7 @@ import sympy
 
 from ..core.dims import Dim, Shape, floordiv, norm
 from ..core.ir import Network
+from ..ops.compare import ELEMENTWISE
 from ..ops.create import CREATION, LIKE
 
 Num = Union[int, sympy.Expr]
@@ -804,6 +805,8 @@ RULES.update({
     "batch_norm": _functional_norm("batch_norm"), "normalize": _functional_norm("normalize"),
     "linear": _flinear,
 })
+for _r in ELEMENTWISE:
+    RULES[_r] = _identity
 for _r in (*CREATION, *LIKE):  # sizes from arguments or another tensor's shape: no input value is read
     RULES[_r] = _const
 for _r in ("mean", "sum", "nanmean", "nansum", "amax", "amin", "prod", "logsumexp", "std", "var", "max", "min"):

@@ -82,10 +82,12 @@ def _function_source(spec: OpSpec, inputs: Sequence[str], args: Mapping[str, Any
         if spec.call_style == "star":
             return f"{spec.torch_name}({', '.join([*inputs, *star, *rest])})"
         return f"{inputs[0]}.{fn}({', '.join([*inputs[1:], *star, *rest])})"
-    if spec.call_style == "positional":
+    if spec.call_style == "positional":  # up to the last one given; a None ends them (the rest by keyword)
         lead = [p for p in spec.params if not p.kw_only]
         given = [i for i, p in enumerate(lead) if p.name in dict(kw)]
         upto = max(given, default=0) + 1 if lead else 0
+        nones = [i for i, p in enumerate(lead[:upto]) if args.get(p.name) is None]
+        upto = min([upto, *nones])
         pos = [py_value(args[p.name]) for p in lead[:upto]]
         named = {p.name for p in lead[:upto]}
         rest = [f"{k}={py_value(v)}" for k, v in kw if k not in named]
