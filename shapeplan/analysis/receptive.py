@@ -739,6 +739,115 @@ def _flinear(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapp
     return prod_state
 
 
+# --------------------------------------------------------------------------- reordering and indexing
+
+
+def _wrap(dims: Any, rank: int) -> list[int] | None:
+    if dims is None:
+        return None
+    return [d % max(rank, 1) for d in ((dims,) if isinstance(dims, int) else dims)]
+
+
+def _scramble(dims_of: Callable[[Mapping[str, Any], Shape], list[int] | None]) -> Rule:
+    """Ops that move or select elements along some dims (None: the flattened tensor) and keep
+    the others in place: an axis along a moved dim has no window of a closed form (unknown)."""
+
+    def rule(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+        dims = dims_of(a, xs[0])
+        if (dims is None or dims) and any(ax.pos is None or dims is None or ax.pos in dims
+                                          for ax in states[0].values()):
+            raise Unknown("elements move along a dim that holds an input axis")
+        return _shift(states[0], len(out) - len(xs[0]))
+
+    return rule
+
+
+def _sorting(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    """sort / argsort / topk: every output along dim depends on every input along it."""
+    x = xs[0]
+    return mix(states[0], x, [a["dim"] % len(x)], keep=True) if x else states[0]
+
+
+def _moved(state: dict[str, Axis], where: Mapping[int, int], touched: Sequence[int]) -> dict[str, Axis]:
+    """Axes move from dim p to where[p]; an axis in a ``touched`` dim (or in none) is unknown."""
+    if any(ax.pos is None or ax.pos in touched for ax in state.values()) and touched:
+        raise Unknown("an input axis runs along a dim the op rearranges")
+    return {k: replace(ax, pos=where[ax.pos]) if ax.pos is not None else ax for k, ax in state.items()}
+
+
+def _diagonal(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    r = len(xs[0])
+    d1, d2 = a["dim1"] % r, a["dim2"] % r
+    kept = [i for i in range(r) if i not in (d1, d2)]
+    return _moved(states[0], {p: i for i, p in enumerate(kept)}, (d1, d2))
+
+
+def _diag_embed(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    r = len(xs[0]) + 1
+    new = sorted((a["dim1"] % r, a["dim2"] % r))
+    slots = [i for i in range(r) if i not in new]
+    return _moved(states[0], {p: slots[p] for p in range(r - 2)}, (r - 2,))
+
+
+def _repeat(key: str) -> Rule:
+    def rule(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+        x, sizes = xs[0], list(a[key])
+        sizes = [1] * (len(x) - len(sizes)) + sizes
+        lead = len(sizes) - len(x)
+        return _moved(states[0], {p: p + lead for p in range(len(x))},
+                      [p for p in range(len(x)) if sizes[p + lead] != 1])
+
+    return rule
+
+
+def _repeat_interleave(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    """Each element `repeats` times along dim (the flattened tensor without dim): a nearest
+    upsampling of that dim."""
+    x, r = xs[0], a["repeats"]
+    if a["dim"] is None and len(x) != 1:
+        return _scramble(lambda a, x: None)(states, xs, out, a)
+    return _per_dim(states[0], x, [(a["dim"] or 0) % len(x)],
+                    lambda ax, i, size: replace(ax, jump=_n(ax.jump * sympy.Rational(1, r))))
+
+
+def _movedim(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    from ..ops.ctx import RuleCtx
+    from ..ops.index import move_order
+
+    order = move_order(RuleCtx(), len(xs[0]), a["source"], a["destination"])
+    return _moved(states[0], {p: i for i, p in enumerate(order)}, ())
+
+
+def _swap(k0: str, k1: str) -> Rule:
+    def rule(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+        return _transpose(states, xs, out, {"dim0": a[k0], "dim1": a[k1]})
+
+    return rule
+
+
+def _t(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    return _transpose(states, xs, out, {"dim0": 0, "dim1": -1})
+
+
+_INDEX_RULES: dict[str, Rule] = {
+    "roll": _scramble(lambda a, x: _wrap(a["dims"] or None, len(x))),
+    "flip": _scramble(lambda a, x: _wrap(a["dims"], len(x))),
+    "gather": _scramble(lambda a, x: _wrap(a["dim"], len(x))),
+    "index_select": _scramble(lambda a, x: _wrap(a["dim"], len(x))),
+    "take_along_dim": _scramble(lambda a, x: _wrap(a["dim"], len(x))),
+    "cumsum": _scramble(lambda a, x: _wrap(a["dim"], len(x))),
+    "cumprod": _scramble(lambda a, x: _wrap(a["dim"], len(x))),
+    "logcumsumexp": _scramble(lambda a, x: _wrap(a["dim"], len(x))),
+    "sort": _sorting, "argsort": _sorting, "topk": _sorting,
+    "argmax": _reduce, "argmin": _reduce,
+    "tril": _identity, "triu": _identity,
+    "diagonal": _diagonal, "diag_embed": _diag_embed,
+    "repeat": _repeat("repeats"), "tile": _repeat("dims"), "repeat_interleave": _repeat_interleave,
+    "t": _t, "movedim": _movedim, "moveaxis": _movedim, "swapaxes": _swap("axis0", "axis1"),
+    "swapdims": _swap("dim0", "dim1"),
+}
+
+
 # --------------------------------------------------------------------------- the table
 
 _POINTWISE = (
@@ -805,6 +914,7 @@ RULES.update({
     "batch_norm": _functional_norm("batch_norm"), "normalize": _functional_norm("normalize"),
     "linear": _flinear,
 })
+RULES.update(_INDEX_RULES)
 for _r in ELEMENTWISE:
     RULES[_r] = _identity
 for _r in (*CREATION, *LIKE):  # sizes from arguments or another tensor's shape: no input value is read

@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (imported for their registrations)
     conv,
     create,
     functional,
+    index,
     linear,
     merge,
     misc,

@@ -66,8 +66,8 @@ def _function_source(spec: OpSpec, inputs: Sequence[str], args: Mapping[str, Any
         index = args[spec.params[0].name]
         text = ", ".join(py_value(i) for i in index) if index else "()"
         return f"{inputs[0]}[{text}]"
-    if spec.input_names and len(inputs) > spec.n_inputs[0]:
-        k = spec.n_inputs[0]
+    k = spec.n_inputs[0] if spec.positional_inputs is None else spec.positional_inputs
+    if spec.input_names and len(inputs) > k:
         inputs = [*inputs[:k], *(f"{n}={v}" for n, v in zip(spec.input_names[k:], inputs[k:], strict=False))]
     fn = spec.torch_name.rsplit(".", 1)[-1]
     kws = [f"{k}={py_value(v)}" for k, v in kw]

@@ -63,6 +63,9 @@ class OpSpec:
     # torch returns a tuple ((values, indices), (attn_output, attn_weights)): the op's one
     # output is this item of it (emitted code indexes the call's result)
     output_index: int | None = None
+    # how many leading inputs emitted code passes by position (None: the required ones); the
+    # others by their input_names (torch.gather(x, dim=1, index=i): the index comes after dim)
+    positional_inputs: int | None = None
 
     def param(self, name: str) -> Param | None:
         for p in self.params:
@@ -92,6 +95,7 @@ def op(
     call_style: CallStyle = "args",
     input_names: Sequence[str] = (),
     output_index: int | None = None,
+    positional_inputs: int | None = None,
 ) -> Callable[[Rule], Rule]:
     """Decorator: register ``rule`` under ``name`` (and ``aliases``) with its signature.
 
@@ -109,7 +113,7 @@ def op(
             else:
                 tn = f"nn.{n}" if k == "module" else f"torch.{n}"
             register(OpSpec(n, k, tuple(params), rule, n_inputs, param_count, tn, (rule.__doc__ or "").strip(),
-                            call_style, tuple(input_names), output_index))
+                            call_style, tuple(input_names), output_index, positional_inputs))
         return rule
 
     return deco
