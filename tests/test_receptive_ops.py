@@ -54,6 +54,10 @@ def _bounds(w: Any, i: int) -> tuple[int, int]:
     ([{"op": "flip", "dims": [1]}, {"op": "tile", "dims": [1, 1]}], (0, 1, 6, 2), {"H": 6, "W": 2}),
     ([{"op": "diagonal", "dim1": 0, "dim2": 1}], (3, 5, 0), {"H": 3, "W": 5}),
     ([{"op": "masked_fill", "from": ["conv", "conv"], "value": 0.0}], (0, 0, 2, 2), {"H": 2, "W": 2}),
+    # im2col, then the sum over each block's values: block 0 (the grid is folded into L)
+    ([{"op": "im2col", "kernel_size": 3, "stride": 2}, {"op": "sum", "dim": 1}], (0, 0), {"H": 0, "W": 0}),
+    ([{"op": "unfold", "dimension": 2, "size": 4, "step": 3}, {"op": "sum", "dim": -1}], (0, 1, 2, 5),
+     {"H": 2, "W": 5}),
 ])
 def test_windows_are_the_gradients_support(layers: list[dict[str, Any]], index: tuple[int, ...],
                                            axes: dict[str, int]) -> None:

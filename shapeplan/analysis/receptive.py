@@ -829,6 +829,25 @@ def _t(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[st
     return _transpose(states, xs, out, {"dim0": 0, "dim1": -1})
 
 
+def _im2col(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    """F.unfold: each block slides as a conv's window, then the block grid is folded into L.
+    An element is credited with its block's window (exact once the block's values are
+    combined, as by the matmul that follows an unfold in practice)."""
+    x = xs[0]
+    k, d, p, s = a["kernel_size"], a["dilation"], a["padding"], a["stride"]
+    slid = _per_dim(states[0], x, _last(x, 2), lambda ax, i, size: slide(ax, d[i] * (k[i] - 1) + 1, s[i], p[i]))
+    grid = (*out[:-1], *(floordiv(n + 2 * p[i] - d[i] * (k[i] - 1) - 1, s[i]) + 1 for i, n in enumerate(x[-2:])))
+    return reshape(slid, grid, out)  # (N, C*kh*kw, bh, bw) -> (N, C*kh*kw, L)
+
+
+def _tensor_unfold(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    """x.unfold(dim, size, step): windows of `size` every `step` (the window is the block's, as im2col)."""
+    x = xs[0]
+    if not x:
+        return states[0]
+    return _per_dim(states[0], x, [a["dimension"] % len(x)], lambda ax, i, n: slide(ax, a["size"], a["step"], 0))
+
+
 _INDEX_RULES: dict[str, Rule] = {
     "roll": _scramble(lambda a, x: _wrap(a["dims"] or None, len(x))),
     "flip": _scramble(lambda a, x: _wrap(a["dims"], len(x))),
@@ -845,6 +864,8 @@ _INDEX_RULES: dict[str, Rule] = {
     "repeat": _repeat("repeats"), "tile": _repeat("dims"), "repeat_interleave": _repeat_interleave,
     "t": _t, "movedim": _movedim, "moveaxis": _movedim, "swapaxes": _swap("axis0", "axis1"),
     "swapdims": _swap("dim0", "dim1"),
+    "im2col": _im2col, "Unfold": _im2col, "unfold": _tensor_unfold,
+    "fold": _scramble(lambda a, x: None), "Fold": _scramble(lambda a, x: None),
 }
 
 

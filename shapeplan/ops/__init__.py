@@ -19,6 +19,7 @@ from . import (  # noqa: F401  (imported for their registrations)
     reshape,
     resize,
     tensor,
+    window,
 )
 from .registry import REGISTRY, OpSpec
 
