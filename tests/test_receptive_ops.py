@@ -95,3 +95,26 @@ def test_moving_other_dims_keeps_the_windows() -> None:
     rep = _report([{"op": "roll", "shifts": [1], "dims": [1]}, {"op": "cumsum", "dim": 1}])
     windows = rep.costs().at(H=9, W=9).layers[-1].receptive_field
     assert windows is not None and windows["H"].rf == 3 and windows["W"].jump == 1
+
+
+TOKENS = [{"name": "f", "op": "flatten", "start_dim": 2}, {"name": "t", "op": "transpose", "dim0": 1, "dim1": 2}]
+
+
+@pytest.mark.parametrize("attn", [
+    {"op": "scaled_dot_product_attention", "from": ["t", "t", "t"]},
+    {"op": "MultiheadAttention", "embed_dim": 2, "num_heads": 1, "batch_first": True, "from": ["t", "t", "t"]},
+])
+def test_attention_sees_every_token(attn: dict[str, Any]) -> None:
+    rep = _report([*TOKENS, attn])
+    h, w = 9, 8
+    windows = rep.costs().at(H=h, W=w).layers[-1].receptive_field
+    assert windows is not None
+    assert (windows["H"].rf, windows["W"].rf) == (h, w)  # the whole input
+    assert _support(rep, h, w, (0, 5, 0)) == ((0, h - 1), (0, w - 1))
+
+
+def test_einsum_keeps_the_letters_it_outputs() -> None:
+    rep = _report([{"name": "e", "op": "einsum", "equation": "bchw,bchw->bhw", "from": ["conv", "conv"]}])
+    windows = rep.costs().at(H=12, W=11).layers[-1].receptive_field
+    assert windows is not None and (windows["H"].rf, windows["H"].jump, windows["W"].rf) == (3, 1, 3)
+    assert _support(rep, 12, 11, (0, 4, 6)) == ((4, 6), (6, 8))

@@ -848,6 +848,87 @@ def _tensor_unfold(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a
     return _per_dim(states[0], x, [a["dimension"] % len(x)], lambda ax, i, n: slide(ax, a["size"], a["step"], 0))
 
 
+# --------------------------------------------------------------------------- attention and products
+
+
+def _place(state: dict[str, Axis], x: Shape, mixed: Sequence[int], where: Mapping[int, int]) -> dict[str, Axis]:
+    """Mix (fold) ``mixed`` dims of ``x``, then move axes to output dims: p -> where[p]
+    (None where the dim has no output dim: the axis then runs along no single dim)."""
+    out = {}
+    for key, ax in mix(state, x, mixed, keep=False).items():
+        out[key] = replace(ax, pos=None if ax.pos is None else where.get(ax.pos))
+    return out
+
+
+def _right(x: Shape, out: Shape, skip: Sequence[int] = ()) -> dict[int, int]:
+    """Right-aligned batch dims of x in out (the dims in ``skip`` have no output dim)."""
+    return {p: p + len(out) - len(x) for p in range(len(x)) if p not in skip}
+
+
+def _sdpa(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    """Each output row reads its query row and every key and value: q's E, k's S and E and
+    v's S are mixed."""
+    q, k, v = xs[:3]
+    rq, rk, rv = len(q), len(k), len(v)
+    parts = [_place(states[0], q, [rq - 1], _right(q, out, [rq - 1])),
+             _place(states[1], k, [rk - 2, rk - 1], _right(k, out, [rk - 2, rk - 1])),
+             _place(states[2], v, [rv - 2], _right(v, out, [rv - 2]))]
+    if len(xs) == 4:
+        m = xs[3]
+        parts.append(_place(states[3], m, [len(m) - 1], _right(m, out, [len(m) - 1])))
+    return merge(parts)
+
+
+def _mha(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    """nn.MultiheadAttention: each output (l, n) reads query (l, n) and every key and value of batch n."""
+    q = xs[0]
+    if len(q) == 2:
+        seq, feat = 0, 1
+    else:
+        seq, feat = (1, 2) if a["batch_first"] else (0, 2)
+    kv = {p: p for p in range(len(q)) if p not in (seq, feat)}
+    return merge([mix(states[0], q, [feat], keep=True)]
+                 + [_place(s, x, [seq, feat], kv) for s, x in zip(states[1:], xs[1:])])
+
+
+def _einsum(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    """Letters kept in the output keep their axes (at the letter's output dim); contracted
+    letters are mixed; a diagonal (a letter twice in one term) or '...' is not modelled."""
+    lhs, arrow, rhs = a["equation"].replace(" ", "").partition("->")
+    terms = lhs.split(",")
+    if "..." in a["equation"] or any(len(set(t)) != len(t) for t in terms):
+        raise Unknown("einsum with '...' or a diagonal")
+    if not arrow:
+        counts = {c: sum(t.count(c) for t in terms) for c in set("".join(terms))}
+        rhs = "".join(sorted((c for c, n in counts.items() if n == 1), key=lambda c: (c.islower(), c)))
+    parts = []
+    for s, x, t in zip(states, xs, terms):
+        gone = [i for i, c in enumerate(t) if c not in rhs]
+        parts.append(_place(s, x, gone, {i: rhs.index(c) for i, c in enumerate(t) if c in rhs}))
+    return merge(parts)
+
+
+def _added(product: Rule) -> Rule:
+    """input + product (addmm, baddbmm, addmv): the product's windows merged with input's."""
+
+    def rule(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+        prod_state = product(states[1:], xs[1:], out, a)
+        return _broadcast([prod_state or {}, states[0]], [out, xs[0]], out)
+
+    return rule
+
+
+def _outer(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    return merge([states[0], _shift(states[1], 1)])
+
+
+def _addbmm(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    b1, b2 = xs[1], xs[2]
+    prod_state = _matmul(states[1:], [b1, b2], (b1[0], b1[1], b2[2]), a)
+    summed = _drop_dims(prod_state or {}, (b1[0], b1[1], b2[2]), [0])
+    return _broadcast([summed, states[0]], [out, xs[0]], out)
+
+
 _INDEX_RULES: dict[str, Rule] = {
     "roll": _scramble(lambda a, x: _wrap(a["dims"] or None, len(x))),
     "flip": _scramble(lambda a, x: _wrap(a["dims"], len(x))),
@@ -866,6 +947,10 @@ _INDEX_RULES: dict[str, Rule] = {
     "swapdims": _swap("dim0", "dim1"),
     "im2col": _im2col, "Unfold": _im2col, "unfold": _tensor_unfold,
     "fold": _scramble(lambda a, x: None), "Fold": _scramble(lambda a, x: None),
+    "scaled_dot_product_attention": _sdpa, "MultiheadAttention": _mha, "einsum": _einsum,
+    "addmm": _added(_matmul), "baddbmm": _added(_matmul), "addmv": _added(_matmul), "addbmm": _addbmm,
+    "mv": _matmul, "dot": _matmul, "vdot": _matmul, "outer": _outer, "ger": _outer,
+    "addr": _added(_outer),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import (  # noqa: F401  (imported for their registrations)
     activation,
+    attention,
     compare,
     conv,
     create,
@@ -15,6 +16,7 @@ from . import (  # noqa: F401  (imported for their registrations)
     norm,
     pad,
     pool,
+    products,
     reduce,
     reshape,
     resize,

@@ -92,6 +92,10 @@ def _function_source(spec: OpSpec, inputs: Sequence[str], args: Mapping[str, Any
         named = {p.name for p in lead[:upto]}
         rest = [f"{k}={py_value(v)}" for k, v in kw if k not in named]
         return f"{spec.torch_name}({', '.join([*inputs, *pos, *rest])})"
+    if spec.call_style == "params_first":
+        names = [p.name for p in spec.params if p.default is REQUIRED and not p.kw_only]
+        later = [f"{k}={py_value(v)}" for k, v in kw if k not in names]
+        return f"{spec.torch_name}({', '.join([*(py_value(args[n]) for n in names), *inputs, *later])})"
     return f"{spec.torch_name}({', '.join([*inputs, *kws])})"
 
 

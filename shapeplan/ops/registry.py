@@ -32,7 +32,8 @@ class Param:
 
 Rule = Callable[[RuleCtx, list[Shape], dict[str, Any]], Shape]
 ParamCount = Callable[[dict[str, Any]], Dim]
-CallStyle = Literal["args", "list", "method", "method_star", "star", "positional", "getitem", "parameter", "buffer"]
+CallStyle = Literal["args", "list", "method", "method_star", "star", "positional", "params_first", "getitem",
+                    "parameter", "buffer"]
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,12 @@ class OpSpec:
     # x.f(kw=..) ("method"), x.f(*shape) ("method_star": the first parameter is unpacked),
     # torch.f(*shape, kw=..) ("star": a function whose first parameter is unpacked, as
     # torch.zeros(2, 3)), torch.f(a, b, kw=..) ("positional": the parameters that are not
-    # keyword-only are written by position, as torch.arange(0, n) must be), or
-    # x[index] ("getitem": the first parameter is the index).  A module op with no input is a
-    # tensor attribute, used as ``self.name`` in forward: nn.Parameter(torch.zeros(shape))
-    # ("parameter") or self.register_buffer(name, torch.zeros(shape)) ("buffer").
+    # keyword-only are written by position, as torch.arange(0, n) must be),
+    # torch.f(a, *tensors, kw=..) ("params_first": the required parameters come before the
+    # tensors, as in torch.einsum('ij,jk', x, y)), or x[index] ("getitem": the first parameter
+    # is the index).  A module op with no input is a tensor attribute, used as ``self.name``
+    # in forward: nn.Parameter(torch.zeros(shape)) ("parameter") or
+    # self.register_buffer(name, torch.zeros(shape)) ("buffer").
     call_style: CallStyle = "args"
     # torch's names of the tensor inputs, for an op whose optional inputs are passed by keyword
     # (F.layer_norm(x, weight=w, bias=b)): inputs past the n_inputs[0] required ones are
