@@ -244,6 +244,20 @@ def test_attention_and_added_products_macs_are_flop_counter_halved(data: st.Data
         assert rep.costs()["l"].macs * 2 == torch_flops(fn, *xs), (kind, shapes, layer)
 
 
+@SETTINGS
+@given(st.integers(1, 3), st.booleans(), st.integers(1, 2), st.integers(1, 3), st.integers(4, 7))
+def test_functional_conv_macs_are_flop_counter_halved(n: int, transposed: bool, g: int, k: int, size: int) -> None:
+    x = [2, 2 * g, *([size] * n)]
+    w = [2 * g, 3, *([k] * n)] if transposed else [3 * g, 2, *([k] * n)]
+    op = f"conv_transpose{n}d" if transposed else f"conv{n}d"
+    rep = one_layer({"name": "l", "op": op, "from": ["x", "w"], "groups": g, "stride": 2}, inputs={"x": x, "w": w})
+    assert rep.ok, rep.diagnostics
+    fn = getattr(torch.nn.functional, op)
+    want = torch_flops(lambda a, b: fn(a, b, groups=g, stride=2), torch.zeros(x, device="meta"),
+                       torch.zeros(w, device="meta"))
+    assert rep.costs()["l"].macs * 2 == want
+
+
 def test_flop_counter_ignores_what_the_docstring_says() -> None:
     """Bias is not counted by either; matrix-vector and Bilinear: FlopCounterMode counts 0."""
     x = torch.zeros(2, 3, 7, 7)

@@ -118,3 +118,11 @@ def test_einsum_keeps_the_letters_it_outputs() -> None:
     windows = rep.costs().at(H=12, W=11).layers[-1].receptive_field
     assert windows is not None and (windows["H"].rf, windows["H"].jump, windows["W"].rf) == (3, 1, 3)
     assert _support(rep, 12, 11, (0, 4, 6)) == ((4, 6), (6, 8))
+
+
+def test_functional_conv_window_is_the_modules() -> None:
+    rep = _report([{"name": "w", "op": "Parameter", "shape": [2, 2, 3, 3]},
+                   {"name": "fc", "op": "conv2d", "from": ["conv", "w"], "stride": 2, "padding": 1}])
+    windows = rep.costs().at(H=12, W=11).layers[-1].receptive_field
+    assert windows is not None and (windows["H"].rf, windows["H"].jump) == (5, 2)
+    assert _support(rep, 12, 11, (0, 0, 2, 2)) == (_bounds(windows["H"], 2), _bounds(windows["W"], 2))

@@ -18,7 +18,8 @@ Conventions:
   ConvTranspose: the same per *input* position, ``N * C_in * (C_out/groups) * prod(kernel) *
   prod(input spatial size)``; Linear: ``rows * in_features * out_features`` (rows: the product
   of the leading dims); Bilinear: ``rows * in1 * in2 * out``; matmul / mm / bmm / mv / dot, the
-  add*mm family and F.linear: ``output elements * inner size``; scaled_dot_product_attention:
+  add*mm family and F.linear: ``output elements * inner size``; F.conv*d and F.conv_transpose*d:
+  the module's, from the weight's shape; scaled_dot_product_attention:
   ``batch * L * S * (E + Ev)``; MultiheadAttention: its four projections and its two
   attention products.  Every other op counts 0 MACs: activations, norms,
   pooling, resizing, padding, elementwise arithmetic, reductions, embeddings (a lookup),
@@ -150,6 +151,18 @@ def _mha_macs(r: LayerResult) -> Dim:
                 + 2 * tokens_q * (seq_k + s_extra) * e)
 
 
+def _fconv_macs(transposed: bool) -> Callable[[LayerResult], Dim]:
+    """F.conv*d: output elements * weight[1:] (in/groups * kernel); F.conv_transpose*d: the same
+    per input element (weight[1:] is out/groups * kernel)."""
+
+    def macs(r: LayerResult) -> Dim:
+        assert r.shape is not None
+        per = prod(r.inputs[1][1:])
+        return norm(prod(r.inputs[0] if transposed else r.shape) * per)
+
+    return macs
+
+
 MACS: dict[str, Callable[[LayerResult], Dim]] = {
     "Linear": _linear_macs, "Bilinear": _bilinear_macs,
     "matmul": _matmul_macs, "mm": _matmul_macs, "bmm": _matmul_macs, "linear": _matmul_macs,
@@ -159,10 +172,13 @@ MACS: dict[str, Callable[[LayerResult], Dim]] = {
 }
 # products without weights (the others are the MACs of a layer's weights)
 WEIGHTLESS_MACS = frozenset({"matmul", "mm", "bmm", "linear", "mv", "dot", "vdot", "addmm", "baddbmm", "addbmm",
-                             "addmv", "scaled_dot_product_attention"})
+                             "addmv", "scaled_dot_product_attention",
+                             *(f"{k}{n}d" for k in ("conv", "conv_transpose") for n in (1, 2, 3))})
 for _n in (1, 2, 3):
     MACS[f"Conv{_n}d"] = _conv_macs(_n, False)
     MACS[f"ConvTranspose{_n}d"] = _conv_macs(_n, True)
+    MACS[f"conv{_n}d"] = _fconv_macs(False)
+    MACS[f"conv_transpose{_n}d"] = _fconv_macs(True)
 
 
 def _running_stats(a: Mapping[str, Any]) -> Dim:

@@ -929,6 +929,20 @@ def _addbmm(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mappi
     return _broadcast([summed, states[0]], [out, xs[0]], out)
 
 
+def _with_weight_kernel(inner: Rule) -> Rule:
+    """F.conv*d / F.conv_transpose*d: the module's rule, the kernel from the weight's shape."""
+
+    def rule(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+        return inner(states[:1], xs[:1], out, {**a, "kernel_size": tuple(xs[1][2:])})
+
+    return rule
+
+
+def _first_as_is(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    """F.embedding / F.one_hot: the input's axes stay where they are (a new last dim)."""
+    return states[0]
+
+
 _INDEX_RULES: dict[str, Rule] = {
     "roll": _scramble(lambda a, x: _wrap(a["dims"] or None, len(x))),
     "flip": _scramble(lambda a, x: _wrap(a["dims"], len(x))),
@@ -951,6 +965,10 @@ _INDEX_RULES: dict[str, Rule] = {
     "addmm": _added(_matmul), "baddbmm": _added(_matmul), "addmv": _added(_matmul), "addbmm": _addbmm,
     "mv": _matmul, "dot": _matmul, "vdot": _matmul, "outer": _outer, "ger": _outer,
     "addr": _added(_outer),
+    "rms_norm": _functional_norm("layer_norm"), "prelu": _first_only, "embedding": _first_as_is,
+    "one_hot": _first_as_is, "norm": _reduce, "vector_norm": _reduce, "var_mean": _reduce, "std_mean": _reduce,
+    **{f"conv{_k}d": _with_weight_kernel(_conv(_k)) for _k in (1, 2, 3)},
+    **{f"conv_transpose{_k}d": _with_weight_kernel(_conv_transpose(_k)) for _k in (1, 2, 3)},
 }
 
 
@@ -969,6 +987,7 @@ _POINTWISE = (
     "add", "sub", "mul", "div", "maximum", "minimum", "pow",
     "sqrt", "rsqrt", "exp", "log", "abs", "neg", "square", "reciprocal", "sign", "floor", "ceil", "erf", "round",
     "clone", "detach", "float", "half", "double", "clamp", "clip", "clamp_min", "clamp_max",
+    "bfloat16", "long", "int", "short", "char", "byte", "bool",
 )
 
 RULES: dict[str, Rule] = dict.fromkeys(_POINTWISE, _identity)

@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (imported for their registrations)
     compare,
     conv,
     create,
+    fconv,
     functional,
     index,
     linear,

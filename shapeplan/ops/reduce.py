@@ -1,5 +1,6 @@
-"""Reductions: mean, sum, nanmean, nansum, amax, amin, prod, logsumexp, std, var, and max / min
-(global, or elementwise on two tensors).
+"""Reductions: mean, sum, nanmean, nansum, amax, amin, prod, logsumexp, std, var, var_mean /
+std_mean (torch returns (var, mean), of one shape: the op's output is the first), norm /
+linalg.vector_norm, and max / min (global, or elementwise on two tensors).
 
 ``dim`` is an int, a list of ints, or None (every dim); an empty list also reduces every dim
 (torch's legacy reading).  ``keepdim`` keeps the reduced dims as 1.  A 0-d input gives a 0-d
@@ -13,7 +14,9 @@ output, whatever ``keepdim`` says.  torch's checks, reproduced here:
 - ``logsumexp(x, dim=[])`` without ``keepdim`` on a non-empty input of rank >= 1 fails inside
   torch (its max and sum disagree in shape): valid only when the input is empty;
 - std / var take ``unbiased`` (legacy) or ``correction``, not both; ``unbiased`` with
-  ``keepdim`` needs ``dim``.
+  ``keepdim`` needs ``dim``;
+- norm / vector_norm with a negative or infinite order have no identity: every reduced dim
+  must be non-empty (``dim: None`` reduces every dim; with keepdim every dim is kept as 1).
 
 ``max`` / ``min`` with ``dim`` return (values, indices) in torch; shapeplan supports their
 global form ``torch.max(x)`` and the elementwise form ``torch.max(x, y)`` (= maximum); use
@@ -27,7 +30,7 @@ from typing import Any
 
 from ..core.conditions import eq, ge
 from ..core.dims import Dim, Shape, fmt, fmt_shape, prod
-from .ctx import RuleCtx
+from .ctx import ArgError, RuleCtx
 from .merge import broadcast_shapes, surely_positive
 from .params import bool_t, float_t, int_list_t, int_t, opt_t, schema_of, with_schema
 from .registry import Param, norm_dim, op
@@ -169,3 +172,40 @@ def _extreme(name: str) -> Callable[..., Shape]:
 
 for _name in ("max", "min"):
     op(_name, n_inputs=(1, 2))(_extreme(_name))
+
+
+for _name in ("var_mean", "std_mean"):  # torch returns (var, mean): both of this shape; emitted code takes [0]
+    op(_name, Param("dim", opt_t(_dims_t), None), Param("unbiased", opt_t(bool_t), None), _KEEPDIM,
+       Param("correction", opt_t(float_t()), None), output_index=0)(_moments(_name))
+
+
+def _p_t(v: Any) -> float | str:
+    """A vector norm's order: a number (inf too), or 'fro' (the 2-norm of the flattened dims)."""
+    if v == "fro" and isinstance(v, str):
+        return "fro"
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if v != v:
+            raise ArgError("the norm's order must not be nan")
+        return float(v)
+    raise ArgError(f"expected a number or 'fro', got {v!r}"[:80])
+
+
+_p_t.__name__ = "norm order"
+with_schema(_p_t, {"anyOf": [{"type": "number"}, {"const": "fro"}]})
+
+
+def _vector_norm(key: str) -> Callable[..., Shape]:
+    def rule(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+        x, p = xs[0], a[key]
+        dims = reduced(ctx, x, a["dim"])
+        if p != "fro" and (p < 0 or p == float("inf")):  # no identity: every reduced dim non-empty
+            _require_nonempty(ctx, x, dims, f"the {p} norm")
+        return reduce_shape(x, dims, a["keepdim"])
+
+    rule.__doc__ = f"torch.norm / linalg.vector_norm(input, {key}, dim=None, keepdim=False): dims reduced."
+    return rule
+
+
+op("norm", Param("p", _p_t, "fro"), Param("dim", opt_t(_dims_t), None), _KEEPDIM)(_vector_norm("p"))
+op("vector_norm", Param("ord", _p_t, 2.0), Param("dim", opt_t(_dims_t), None), _KEEPDIM,
+   torch_name="torch.linalg.vector_norm")(_vector_norm("ord"))

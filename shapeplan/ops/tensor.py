@@ -292,7 +292,7 @@ def _same_shape(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
 for _name in ("sqrt", "rsqrt", "exp", "log", "abs", "neg", "square", "reciprocal", "sign", "floor", "ceil", "erf"):
     op(_name)(_same_shape)
 op("round", Param("decimals", _INT, 0))(_same_shape)
-for _name in ("clone", "detach", "float", "half", "double"):
+for _name in ("clone", "detach", "float", "half", "double", "bfloat16", "long", "int", "short", "char", "byte", "bool"):
     op(_name, torch_name=f"Tensor.{_name}", call_style="method")(_same_shape)
 
 
