@@ -56,6 +56,7 @@ import sympy
 from ..core.bounds import surely_nonnegative
 from ..core.dims import Dim, evaluate, floordiv, fmt, free_symbols, norm, prod, sym
 from .receptive import Window, receptive_fields
+from .receptive_more import ALL_RULES
 
 if TYPE_CHECKING:
     from ..core.ir import Network
@@ -529,7 +530,7 @@ def compute_costs(rep: Checked, dtype: str = "float32") -> Costs:
         raise ValueError(f"unknown dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
     itemsize = DTYPES[dtype]
     results = rep.propagation.results
-    rfs = receptive_fields(rep.network, results)
+    rfs = receptive_fields(rep.network, results, ALL_RULES)
     layers = []
     for li in rep.layers:
         r = results.get(li.name)
