@@ -28,7 +28,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from typer.testing import CliRunner
 
 import shapeplan
-from shapeplan.analysis.costs import DTYPES, MACS, WEIGHTLESS_MACS, peak
+from shapeplan.analysis.costs import DTYPES, peak
+from shapeplan.analysis.macs import MACS, WEIGHTLESS_MACS
 from shapeplan.analysis.receptive import adaptive_window, transposed_taps
 from shapeplan.analysis.receptive_more import ALL_RULES
 from shapeplan.backends.emit import build
