@@ -285,7 +285,28 @@ _INDEX_RULES: dict[str, Rule] = {
 }
 
 
+def _any_all(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    return states[0] if a["dim"] == () else _reduce(states, xs, out, a)
+
+
+def _diff(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    """Output i is a combination of inputs i..i+n along dim: a window of n + 1, stride 1."""
+    x = xs[0]
+    d = a["dim"] % len(x)
+    if len(xs) > 1:
+        return _scramble(lambda a, x: [d])(states[:1], xs[:1], out, a)
+    return _per_dim(states[0], x, [d], lambda ax, i, size: slide(ax, a["n"] + 1, 1, 0))
+
+
+def _everything(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    """Every output element may read every input element (affine_grid: from theta's values)."""
+    return merge([_place(s, x, list(range(len(x))), {}) for s, x in zip(states, xs)])
+
+
 MORE_RULES: dict[str, Rule] = {
+    "any": _any_all, "all": _any_all, "diff": _diff, "affine_grid": _everything,
+    "grid_sample": _scramble(lambda a, x: list(range(2, len(x)))),
+    "subtract": _identity, "multiply": _identity, "divide": _identity,
     **_INDEX_RULES,
     **dict.fromkeys(ELEMENTWISE, _identity),
     **dict.fromkeys(("bfloat16", "long", "int", "short", "char", "byte", "bool"), _identity),

@@ -21,6 +21,7 @@ from . import (  # noqa: F401  (imported for their registrations)
     reduce,
     reshape,
     resize,
+    sampling,
     tensor,
     window,
 )

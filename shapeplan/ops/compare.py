@@ -64,6 +64,7 @@ for _name in UNARY:
 _NUMBER = opt_t(float_t())
 op("nan_to_num", Param("nan", _NUMBER, 0.0), Param("posinf", _NUMBER, None), Param("neginf", _NUMBER, None))(_same_shape)
 op("logit", Param("eps", _NUMBER, None))(_same_shape)
+op("bernoulli", Param("p", _NUMBER, None))(_same_shape)
 
 # --------------------------------------------------------------------------- where
 
@@ -150,5 +151,5 @@ def _addc(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
 for _name in ("addcmul", "addcdiv"):
     op(_name, Param("value", scalar_t, 1), n_inputs=(3, 3))(_addc)
 
-ELEMENTWISE: tuple[str, ...] = (*BINARY_SCALAR, *BINARY_TENSOR, *UNARY, "nan_to_num", "logit", "where",
+ELEMENTWISE: tuple[str, ...] = (*BINARY_SCALAR, *BINARY_TENSOR, *UNARY, "nan_to_num", "logit", "bernoulli", "where",
                                 "masked_fill", "masked_fill_", "lerp", "addcmul", "addcdiv")
