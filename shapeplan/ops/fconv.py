@@ -4,8 +4,10 @@ F.conv_transpose1d/2d/3d (timm's Conv2dSame, StdConv2d, MixedConv2d, CondConv2d 
 ``from: [x, weight]`` or ``[x, weight, bias]``.  The weight gives what the module's arguments
 give: conv ``(out_channels, in_channels/groups, *kernel)``, transposed conv
 ``(in_channels, out_channels/groups, *kernel)``; then the rule is the module's (conv.py),
-plus torch's checks on the tensors: the weight has n + 2 dims, none of them 0 (its kernel
-sizes must be numbers), its dim 0 divisible by groups, and the bias is 1-D of out_channels.
+plus torch's checks on the tensors: the weight has n + 2 dims, none of them 0 but a conv's
+dim 1 (its kernel sizes must be numbers), its dim 0 divisible by groups, and the bias is 1-D
+of out_channels.  A conv weight with no input channel (dim 1 is 0, so is the input's channel
+count) gives torch's zero-channel output, (N, 0, *spatial).
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from .registry import Param, op
 from .tensor import need
 
 
-def _weight(ctx: RuleCtx, w: Shape, n: int) -> tuple[int, ...]:
+def _weight(ctx: RuleCtx, w: Shape, n: int, transposed: bool) -> tuple[int, ...]:
     if len(w) != n + 2:
         ctx.fail("rank", f"expects a {n + 2}-D weight (out, in/groups, *kernel), got {len(w)}-D {fmt_shape(w)}")
     for i, d in enumerate(w):
+        if i == 1 and not transposed and isinstance(d, int):
+            continue  # 0 input channels per group: torch's zero-channel path (see _conv_fn)
         if isinstance(d, int) and d == 0:
             ctx.fail("weight-shape", f"weight {fmt_shape(w)} has an empty dim {i}")
         need(ctx, d, 1, "weight-shape", f"weight {fmt_shape(w)} must not have an empty dim {i}", show=d)
@@ -51,12 +55,15 @@ def _conv_fn(n: int) -> Any:
 
     def rule(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
         w = xs[1]
-        kernel = _weight(ctx, w, n)
+        kernel = _weight(ctx, w, n, transposed=False)
         g = a["groups"]
         args = {**a, "in_channels": norm(w[1] * g), "out_channels": w[0], "kernel_size": kernel,
                 "padding_mode": "zeros"}
         out: Shape = module_rule(ctx, xs[:1], args)
         _bias(ctx, xs, w[0])
+        if isinstance(w[1], int) and w[1] == 0:  # no input channel: torch returns (N, 0, *spatial)
+            c = len(out) - n - 1
+            out = (*out[:c], 0, *out[c + 1:])
         return out
 
     rule.__doc__ = f"F.conv{n}d(input, weight, bias=None): as Conv{n}d with the weight's sizes"
@@ -68,7 +75,7 @@ def _convt_fn(n: int) -> Any:
 
     def rule(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
         w = xs[1]
-        kernel = _weight(ctx, w, n)
+        kernel = _weight(ctx, w, n, transposed=True)
         g = a["groups"]
         c_out = norm(w[1] * g)
         args = {**a, "in_channels": w[0], "out_channels": c_out, "kernel_size": kernel, "padding_mode": "zeros"}
