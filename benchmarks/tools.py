@@ -75,7 +75,7 @@ def warm_up() -> None:
 
 def measure_shapeplan(r: NetResult, model: Any, reps: int) -> Any:
     import shapeplan
-    from shapeplan.analysis.check import analyse
+    from shapeplan.analysis.analyse import analyse
     from shapeplan.analysis.propagate import propagate
 
     shape = input_shape(r.net)

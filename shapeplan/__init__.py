@@ -10,8 +10,8 @@ torch; the torch bridge (``from_torch``, ``build``, ``validate``) imports it whe
 
 from __future__ import annotations
 
-from .analysis.check import LayerInfo, Report
-from .analysis.domain import Domain
+from .analysis.domain.domain import Domain
+from .analysis.report import LayerInfo, Report
 from .api import check, load
 from .backends.emit import build, emit
 from .backends.validate import ValidationReport, validate

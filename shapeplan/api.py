@@ -10,7 +10,7 @@ from typing import Any, Union
 from .analysis.check import Report, run_check
 from .core.errors import InputError
 from .core.ir import Network
-from .frontends.yaml.loader import load_dict, network_from_doc
+from .frontends.yaml.network import load_dict, network_from_doc
 from .frontends.yaml.source import parse_yaml, read_text
 
 Source = Union[str, "os.PathLike[str]", Mapping[str, Any], Network]

@@ -13,7 +13,7 @@
 input size at once (no shape errors), compares layer shapes with ``expected`` as formulas,
 and runs the module's own forward pass at sizes inside and just outside its domain (chosen
 by :func:`shapeplan.backends.validate.choose_sizes`; see :mod:`shapeplan.backends.module_run`), comparing what
-torch does with the prediction.
+torch does with the prediction (whether torch accepts a size: the CPU's answer, whatever the device).
 On failure it raises ``AssertionError`` with one line per differing layer.
 :func:`assert_domain` asserts which input sizes are valid.
 
@@ -40,7 +40,7 @@ from typing import Any, Union
 import sympy
 
 from .analysis.check import Report, run_check
-from .backends.validate import SizeResult, choose_sizes
+from .backends.validate import SIZE_CAP, SizeResult, choose_sizes
 from .core.dims import Dim, Shape, fmt_shape, norm, sym
 from .core.errors import Diagnostic, ShapeplanError
 from .core.expr import ExprError, parse_size
@@ -221,6 +221,8 @@ def _disagreement(rep: Report, results: list[SizeResult], device: str) -> str | 
     pred = "valid" if r.predicted_valid else f"invalid (valid inputs: {rep.domain})"
     lines.append(f"  predicted {pred}, torch " + ("ran" if r.ran else f"raised {r.error}"))
     lines += [f"  {m}" for m in r.mismatches[:20]]
+    if r.device_note:
+        lines.append(f"  note: {r.device_note}")
     return "\n".join(lines)
 
 
@@ -237,9 +239,10 @@ def assert_shapes(module: Any, input_shape: Any = None, expected: Mapping[str, S
     required), or a net.yaml path, YAML text, dict or :class:`~shapeplan.Network` (whose
     emitted module is run, as :func:`shapeplan.validate` does).  ``sizes``: dicts of symbol
     values; default: chosen from the domain, inside and just outside it.  ``device``:
-    ``meta`` (nothing allocated, nothing computed) or ``cpu``/``cuda``; a module whose
-    forward makes its own tensors on a fixed device needs that device.  Returns the
-    :class:`~shapeplan.Report`.
+    where the layer shapes are computed, ``meta`` (nothing allocated, nothing computed) or
+    ``cpu``/``cuda``; whether torch accepts a size is always the CPU's answer (each size
+    also runs on the CPU, so a module whose forward makes its own tensors on a fixed
+    device other than the CPU cannot be checked).  Returns the :class:`~shapeplan.Report`.
     """
     __tracebackhide__ = True
     rep = _report(module, input_shape)
@@ -253,7 +256,7 @@ def assert_shapes(module: Any, input_shape: Any = None, expected: Mapping[str, S
     if failures:
         raise AssertionError("\n".join(failures))
     chosen = [dict(s) for s in sizes] if sizes is not None else \
-        choose_sizes(rep, cap=None if device == "meta" else 512)
+        choose_sizes(rep, cap=SIZE_CAP)
     for env in chosen:
         missing = [s for s in rep.domain.symbols if s not in env]
         if missing:

@@ -546,7 +546,7 @@ def compare(spec: Mapping[str, Any] | str, rng: random.Random | None = None, env
     syms = _all_symbols(rep)
     for env in envs if envs is not None else list(envs_for(rep, rng, n_sizes)):
         predicted: dict[str, tuple[int, ...]] = {}
-        for name, shape in rep.shapes.items():
+        for name, shape in rep.shapes_at(**env).items():
             if shape is not None and all(s in env for d in shape for s in free_symbols(d)):
                 predicted[name] = tuple(evaluate(norm(d), env) for d in shape)
         if any(_numel(s) > MAX_NUMEL for s in predicted.values()):

@@ -49,15 +49,29 @@ def predict(op: str, shapes: Sequence[Sequence[Any]], args: Sequence[Any] = (),
     return tuple(int(norm(d)) for d in out)  # type: ignore[arg-type]
 
 
+class PointOracle:
+    """Answers a rule's questions about sizes (is this size 1?) at one point: the case of the
+    rule that holds there."""
+
+    def __init__(self, env: Mapping[str, int]) -> None:
+        self.env = env
+
+    def decide(self, cond: Any, prefer: bool | None = None) -> bool:
+        return bool(cond.holds_at(self.env))
+
+
 def apply_rule(op: str, shapes: Sequence[Sequence[Any]], args: Sequence[Any] = (),
-               kwargs: Mapping[str, Any] | None = None) -> tuple[tuple[Any, ...], list[Any]]:
+               kwargs: Mapping[str, Any] | None = None,
+               env: Mapping[str, int] | None = None) -> tuple[tuple[Any, ...], list[Any]]:
     """The rule once, dims given as symbol names made symbolic: (output shape, requirements).
+    Where the rule's output depends on whether a size is 1, ``env`` chooses the case (without
+    it, the generic case: no symbolic size is 1).
 
     Raises RuleError where the rule fails outright, ArgError where ``auto`` cannot be inferred."""
     spec = REGISTRY[op]
     xs = [tuple(sym(d) if isinstance(d, str) else d for d in s) for s in shapes]
     a = resolve_auto(spec, bind(spec, args, kwargs or {}), xs)
-    ctx = RuleCtx()
+    ctx = RuleCtx(oracle=PointOracle(env) if env is not None else None)
     out = spec.rule(ctx, xs, a)
     return tuple(out), ctx.requirements
 
@@ -78,7 +92,7 @@ def predict_symbolic(op: str, shapes: Sequence[Sequence[Any]], env: Mapping[str,
     conditions are evaluated at ``env``.  Must agree with ``predict`` at the same sizes."""
     bind(REGISTRY[op], args, kwargs or {})  # bad arguments raise ArgError, as in predict
     try:
-        rule = apply_rule(op, shapes, args, kwargs)
+        rule = apply_rule(op, shapes, args, kwargs, env)
     except (RuleError, ArgError):
         return None
     return evaluate_rule(rule, env)

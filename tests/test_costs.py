@@ -28,10 +28,10 @@ from torch.utils.flop_counter import FlopCounterMode
 from typer.testing import CliRunner
 
 import shapeplan
-from shapeplan.analysis.costs import DTYPES, peak
-from shapeplan.analysis.macs import MACS, WEIGHTLESS_MACS
-from shapeplan.analysis.receptive import adaptive_window, transposed_taps
-from shapeplan.analysis.receptive_more import ALL_RULES
+from shapeplan.analysis.costs.memory import peak
+from shapeplan.analysis.costs.tables import DTYPES, MACS, WEIGHTLESS_MACS
+from shapeplan.analysis.receptive.rules import RULES
+from shapeplan.analysis.receptive.rules_window import adaptive_window, transposed_taps
 from shapeplan.backends.emit import build
 from shapeplan.cli import app
 from shapeplan.core.bounds import surely_nonnegative
@@ -463,7 +463,7 @@ def test_merges_take_the_hull_and_mixing_ops_the_whole_dim() -> None:
 
 
 def test_every_op_has_a_receptive_field_rule() -> None:
-    assert set(REGISTRY) <= set(ALL_RULES), sorted(set(REGISTRY) - set(ALL_RULES))
+    assert set(REGISTRY) <= set(RULES), sorted(set(REGISTRY) - set(RULES))
 
 
 @pytest.mark.parametrize("name", GOOD)

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shapeplan
-from shapeplan.analysis.domain import apply_condition, quasi_affine, univariate
+from shapeplan.analysis.domain.boxes import apply_condition
+from shapeplan.analysis.domain.quasi import quasi_affine, univariate
 from shapeplan.core.conditions import Cond, dvd, eq, ge
 from shapeplan.core.dims import ceildiv, dmax, dmin, evaluate, floordiv, norm, sym
 from shapeplan.core.sets import USet
@@ -162,7 +163,7 @@ def test_descriptions():
 def test_min_max_rates_and_symbol_products_fall_back():
     import pytest
 
-    from shapeplan.analysis.domain import NotAnalysable
+    from shapeplan.analysis.domain.quasi import NotAnalysable
 
     with pytest.raises(NotAnalysable):
         univariate(ge(dmax(H, 2 * H - 10), 5), "H")

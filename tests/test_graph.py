@@ -21,13 +21,14 @@ from typer.testing import CliRunner
 
 import shapeplan
 from shapeplan.analysis.check import Report, run_check, shape_text
-from shapeplan.analysis.domain import Domain
+from shapeplan.analysis.domain.domain import Domain
 from shapeplan.cli import app
 from shapeplan.core.dims import sym
 from shapeplan.core.errors import ShapeplanError
 from shapeplan.core.ir import Layer, Network
 from shapeplan.render import _font, plot
-from shapeplan.render.graph import _clean, _clusters, graph_model, key_args, to_dot, to_mermaid, to_svg
+from shapeplan.render.graph import graph_model, key_args, to_dot, to_mermaid, to_svg
+from shapeplan.render.graph.model import _clusters, clean_text
 
 ROOT = Path(__file__).resolve().parents[1]
 EX = ROOT / "examples"
@@ -195,8 +196,8 @@ def test_hostile_names_in_dot() -> None:
     text = to_dot(rep)
     dot_structure(text)
     names = set(dot_labels(text).values())
-    assert {_clean(n) for n in HOSTILE_NAMES} | {HOSTILE_INPUT} <= names
-    assert _clean("a&lt;b\\N\\G\n%%x\x07") == "a&lt;b\\N\\G\\x0a%%x\\x07"  # control characters made visible
+    assert {clean_text(n) for n in HOSTILE_NAMES} | {HOSTILE_INPUT} <= names
+    assert clean_text("a&lt;b\\N\\G\n%%x\x07") == "a&lt;b\\N\\G\\x0a%%x\\x07"  # control characters made visible
     assert "&amp;lt;" in text and "\\\\N" in text  # '&' and '\' escaped for Graphviz
 
 
@@ -227,7 +228,7 @@ def test_svg_hostile_names_exact() -> None:
     rep = hostile()
     svg = to_svg(rep)
     names = [n[0] for n in svg_nodes(svg)]
-    assert sorted(names) == sorted([_clean(n) for n in HOSTILE_NAMES] + [HOSTILE_INPUT, "output"])
+    assert sorted(names) == sorted([clean_text(n) for n in HOSTILE_NAMES] + [HOSTILE_INPUT, "output"])
     titles = [a.get(XLINK + "title") for a in ET.fromstring(svg).iter(SVG + "a") if a.get(XLINK + "title")]
     assert any(t.startswith("error[in-features]: fc (Linear) expects in_features=99") for t in titles)
     title = [t.text for t in ET.fromstring(svg).iter(SVG + "text")][:1]
@@ -304,7 +305,7 @@ def test_mermaid_hostile_names() -> None:
     text = to_mermaid(hostile())
     nodes, _ = mermaid_structure(text)
     assert sorted(rows[0] for rows in nodes.values()) == sorted(
-        [_clean(n) for n in HOSTILE_NAMES] + [HOSTILE_INPUT, "output"])
+        [clean_text(n) for n in HOSTILE_NAMES] + [HOSTILE_INPUT, "output"])
     for bad in ("-->|", "%%", "[a]", '"1"', "<g>", "|"):  # none of the name's syntax leaks through
         assert bad not in text.replace(' -->|"', "").replace('"| ', "")
 

@@ -7,7 +7,9 @@ the guide shows.
 - ``shapeplan ...`` commands run in-process (typer's CliRunner, the same ``app`` as the
   console script); ``python -m pytest ...`` runs in a subprocess, with ``-p no:shapeplan
   -p shapeplan.testing`` added (this checkout's plugin, whether or not its entry point is
-  installed) and ``-p no:cacheprovider``.
+  installed), ``-p no:cacheprovider``, and a filter that ignores warnings raised inside the
+  dependencies (torch's "Failed to initialize NumPy" in an environment without numpy would
+  otherwise add a warnings summary); shapeplan's own warnings and the test file's still show.
 - Everything runs in one temporary copy of ``docs/`` and ``examples/`` (cwd = that copy),
   so commands that write files (``-o net.yaml``) feed the commands after them.
 - Output comparison, after a small normalisation: trailing whitespace and trailing blank
@@ -93,6 +95,10 @@ def parse_guide(text: str) -> list[Item]:
 
 ITEMS = parse_guide(GUIDE.read_text())
 
+# pytest's filterwarnings syntax (action:message:category:module); in an ini value the module is a regex
+# matched at the start of the name of the module the warning is attributed to
+DEPENDENCY_WARNINGS = r"ignore:::(torch|torchvision|timm|numpy|sympy|networkx|typer|click|yaml)(\.|$)"
+
 _DURATION = re.compile(r"\b\d+(?:\.\d+)?s\b")
 
 
@@ -121,7 +127,7 @@ def _run_command(item: Item, cwd: Path) -> tuple[int, str]:
         return result.exit_code, result.output
     if argv[:3] == ["python", "-m", "pytest"]:
         cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:shapeplan", "-p", "shapeplan.testing",
-               *argv[3:]]
+               "-o", f"filterwarnings={DEPENDENCY_WARNINGS}", *argv[3:]]
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "80"}
         env.pop("PYTEST_ADDOPTS", None)
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120, env=env)
@@ -224,5 +230,8 @@ def test_matching_rules():
     assert not _matches(["a", "...", "z"], ["a", "b"])
     assert not _matches(["a"], ["a", "b"])
     assert _norm(["2 passed in 0.52s  ", ""]) == ["2 passed in <t>s"]
+    module = DEPENDENCY_WARNINGS.split(":")[3]  # the filter ignores the dependencies' warnings, no others
+    assert all(re.match(module, m) for m in ("torch._subclasses.functional_tensor", "numpy", "torchvision.ops"))
+    assert not any(re.match(module, m) for m in ("shapeplan.testing", "test_tutorial_net", "torchlike", "__main__"))
     items = parse_guide("```console\n$ shapeplan check x.yaml   # exit code 1\nout\n```\n```python\nx = 1\n```\n")
     assert [(i.kind, i.line, i.expected, i.exit_code) for i in items] == [("command", 2, ["out"], 1), ("python", 6, [], 0)]

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 import shapeplan
 import shapeplan.api
-import shapeplan.frontends.yaml.loader as yaml_frontend
+import shapeplan.frontends.yaml.network as yaml_frontend
 from shapeplan.cli import app
 from shapeplan.frontends.yaml.source import parse_yaml, read_text
 from shapeplan.ops import REGISTRY

@@ -205,6 +205,20 @@ def test_device_cpu_runs_real_tensors():
     assert rep.domain.contains(H=32, W=35) and not rep.domain.contains(H=36, W=32)
 
 
+def test_the_verdict_is_the_cpus_on_meta_too():
+    """A bilinear resize to an empty output runs on meta and raises on the CPU, a reflect pad
+    that leaves one padded dim empty raises on meta only: the CPU decides, for the module
+    itself and for its net.yaml."""
+    down = nn.Sequential(nn.Upsample(scale_factor=0.5, mode="bilinear"))
+    sizes = [{"N": 1, "H": 1, "W": 4}, {"N": 2, "H": 3, "W": 4}]
+    rep = assert_shapes(down, LENET, {"layers.0": ("N", 1, "H//2", "W//2")}, sizes=sizes)
+    assert not rep.domain.contains(N=1, H=1, W=4)
+    assert_shapes(down.to("meta"), LENET, sizes=sizes)  # a module on meta: zeros on the CPU for its verdict
+    assert_shapes(rep.network, sizes=sizes)
+    crop = nn.Sequential(nn.ReflectionPad2d([0, 0, -1, 0]))
+    assert_shapes(crop, LENET, {"layers.0": ("N", 1, "H - 1", "W")}, sizes=[{"N": 1, "H": 1, "W": 4}])
+
+
 def test_a_net_yaml_is_checked_with_its_emitted_module():
     rep = assert_shapes(ROOT / "examples" / "lenet.yaml", expected={"fc1": ("N", 120), "flatten": "(N, 16*(H//4 - 3)*(W//4 - 3))"})
     assert str(rep.domain) == "N >= 1, H >= 16, W >= 16"
@@ -221,16 +235,27 @@ def test_usage_errors_are_not_assertion_errors():
         assert_shapes(LeNet(), LENET, sizes=[{"N": 1, "H": 32}])
 
 
-def test_a_module_that_cannot_be_imported_fails_with_the_reason():
-    class Loops(LeNet):
+def test_a_loop_over_sizes_is_followed():
+    class Loops(LeNet):  # the pre-2021 tutorial's num_flat_features
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             n = 1
             for s in x.size()[1:]:
                 n *= s
             return x.view(-1, n)
 
-    with pytest.raises(AssertionError, match=r"^shapeplan cannot import Loops:\n  error\[trace\]: torch.fx could not trace"):
-        assert_shapes(Loops(), LENET)
+    assert_shapes(Loops(), LENET, {"view": ("N", "H*W")})
+
+
+def test_a_module_that_cannot_be_imported_fails_with_the_reason():
+    class Values(LeNet):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.sum() > 0:
+                return x
+            return -x
+
+    with pytest.raises(AssertionError, match=r"^shapeplan cannot import Values:\n  .*error\[trace\]: forward branches "
+                                             r"on the values of a tensor"):
+        assert_shapes(Values(), LENET)
 
 
 # ---------------------------------------------------------------------- assert_domain

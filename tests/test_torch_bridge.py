@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 H, W = sym("H"), sym("W")
 
 
-def torch_runs(module: nn.Module, shape: tuple[int, ...], device: str = "meta") -> bool:
+def torch_runs(module: nn.Module, shape: tuple[int, ...], device: str = "cpu") -> bool:
+    """Does a forward pass at ``shape`` run?  The CPU's answer by default (meta's may differ)."""
     try:
         with torch.no_grad():
             module(torch.empty(*shape, device=device))
@@ -53,7 +54,7 @@ def test_tutorial_net_domain_and_formula() -> None:
     assert "H in [32, 35], W in [32, 35]" in str(dom)
     assert dom.contains(H=16, W=112) and dom.contains(H=115, W=19)  # the other factorisations of 400
     assert any(d.code == "in-features" for d in rep.diagnostics)  # a note on fc1
-    m = TutorialNet().to("meta").eval()
+    m = TutorialNet().eval()
     for h in range(1, 130, 3):
         for w in (17, 32, 35, 36, 113):
             assert dom.contains(N=1, H=h, W=w) == torch_runs(m, (1, 1, h, w)), (h, w)
@@ -173,6 +174,31 @@ def test_validate_detects_a_wrong_prediction() -> None:
     assert not bad.agree and bad.mismatches[0] == Mismatch(rep.layers[0].name, (1, 7, 32, 32), (1, 6, 28, 28))
 
 
+def test_validate_takes_the_cpus_verdict_where_meta_differs() -> None:
+    """The meta device is not the CPU: it runs a bilinear resize to an empty output (the CPU
+    raises) and raises on a reflect pad that leaves one padded dim empty (the CPU runs it).
+    validate's verdict is the CPU's on every device; the meta device's own is a note."""
+    down = shapeplan.load("name: Down\ninput: [N, 1, H, W]\nlayers:\n"
+                          "  - {op: Upsample, scale_factor: 0.5, mode: bilinear}\n")
+    crop = shapeplan.load("name: Crop\ninput: [N, 1, H, W]\nlayers:\n"
+                          "  - {op: ReflectionPad2d, padding: [0, 0, -1, 0]}\n")
+    x = torch.zeros(1, 1, 1, 4)
+    assert not torch_runs(nn.Upsample(scale_factor=0.5, mode="bilinear"), (1, 1, 1, 4), "cpu")
+    assert torch_runs(nn.Upsample(scale_factor=0.5, mode="bilinear"), (1, 1, 1, 4), "meta")
+    assert tuple(nn.ReflectionPad2d([0, 0, -1, 0])(x).shape) == (1, 1, 0, 4)
+    assert not torch_runs(nn.ReflectionPad2d([0, 0, -1, 0]), (1, 1, 1, 4), "meta")
+    at = [{"N": 1, "H": 1, "W": 4}]
+    for device in ("meta", "cpu"):
+        (r,) = shapeplan.validate(down, at, device).results
+        assert r.agree and not r.predicted_valid and not r.ran and "greater than 0" in (r.error or "")
+        assert (r.device_note or "").startswith("meta ran where the CPU raises") if device == "meta" else not r.device_note
+        (r,) = shapeplan.validate(crop, at, device).results
+        assert r.agree and r.predicted_valid and r.ran and r.error is None and not r.mismatches
+        assert (r.device_note or "").startswith("meta raised where the CPU runs") if device == "meta" else not r.device_note
+    v = shapeplan.validate(down)  # the sizes chosen just outside the domain include H = 1
+    assert v.ok and any(r.device_note for r in v.results)
+
+
 def test_choose_sizes_covers_both_sides_of_the_domain() -> None:
     rep = shapeplan.check(shapeplan.load(ROOT / "examples" / "unet.yaml"))
     sizes = choose_sizes(rep, 12)
@@ -198,6 +224,8 @@ def test_cli_emit_validate_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert r.exit_code == 0 and '"agree": true' in r.output
     r = runner.invoke(app, ["validate", str(ROOT / "examples" / "lenet.yaml"), "--sizes", "H=x"])
     assert r.exit_code == 2
+    r = runner.invoke(app, ["validate", str(ROOT / "examples" / "lenet.yaml"), "--device", "nowhere"])
+    assert r.exit_code == 2 and "error[device]" in r.output
     mod = ROOT / "docs" / "tutorial_net.py"  # the "Neural Networks" tutorial's Net (F.max_pool2d)
     yml = tmp_path / "net.yaml"
     monkeypatch.setattr(sys, "path", list(sys.path))

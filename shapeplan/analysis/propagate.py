@@ -20,7 +20,7 @@ from ..core.dims import Dim, Shape, evaluate, fmt, fmt_shape, free_symbols, norm
 from ..core.errors import Diagnostic, Location
 from ..core.ir import Layer, Network
 from ..ops import REGISTRY, OpSpec
-from ..ops.ctx import ArgError, RuleCtx, RuleError
+from ..ops.ctx import ArgError, Oracle, RuleCtx, RuleError
 from ..ops.params import SOLVE
 from ..ops.registry import bind, resolve_auto
 
@@ -80,8 +80,11 @@ def param_location(layer: Layer, spec: OpSpec, param: str | None) -> Location | 
     return layer.loc()
 
 
-def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None) -> Propagation:
-    """Propagate shapes through ``net``.  ``assign`` gives values to `solve` unknowns."""
+def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None,
+              oracle: Oracle | None = None) -> Propagation:
+    """Propagate shapes through ``net``.  ``assign`` gives values to `solve` unknowns; ``oracle``
+    answers the rules' questions about sizes for the case being propagated (see
+    :func:`shapeplan.analysis.region.explore`)."""
     assign = assign or {}
     results: dict[str, LayerResult] = {}
     constraints: list[Constraint] = []
@@ -132,7 +135,7 @@ def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None)
             error("bad-argument", e.message, e.hint, e.param)
             shapes[layer.name] = None
             continue
-        ctx = RuleCtx()
+        ctx = RuleCtx(oracle=oracle)
         try:
             out = tuple(norm(d) for d in spec.rule(ctx, ins, args))
         except RuleError as e:

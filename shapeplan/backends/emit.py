@@ -11,13 +11,14 @@ from __future__ import annotations
 import builtins
 import keyword
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
 
 from ..analysis.check import Report, run_check
-from ..analysis.propagate import layer_order
+from ..analysis.propagate import LayerResult, layer_order
 from ..core.dims import Dim, fmt, fmt_shape, free_symbols, sym
 from ..core.errors import ShapeError
 from ..core.ir import Network
@@ -160,102 +161,142 @@ def emit(net: Network | Report, *, trace: bool = False) -> str:
     if rep.errors:
         raise ShapeError(f"{rep.network.name} has shape errors; fix them before emitting code",
                          code="shape-errors", diagnostics=rep.errors)
+    local, symvar = _symbol_vars(rep.network, _arg_symbols(rep))
+    body = _Body(Namespace(_RESERVED | _MODULE_ATTRS), local, _renamer(symvar), trace)
+    in_args = [body.input_var(name) for name in rep.network.inputs]
+    _write_layers(rep, body)
+    return _class_source(rep, body, symvar, in_args)
+
+
+def _arg_symbols(rep: Report) -> set[str]:
+    """The symbols that appear in any layer's bound arguments."""
+    return {s for r in rep.propagation.results.values() for v in r.args.values() for s in _syms(v)}
+
+
+@dataclass
+class _Body:
+    """The class body being written: the constructor's and forward's lines, the symbols each
+    needs, and the variable that holds each tensor in forward."""
+
+    attrs: Namespace  # attribute names (self.conv1)
+    local: Namespace  # forward's local variables
+    ren: Callable[[Any], Any]  # renames symbols in argument values to their variables
+    trace: bool
+    init_lines: list[str] = field(default_factory=list)
+    fwd_lines: list[str] = field(default_factory=list)
+    init_syms: set[str] = field(default_factory=set)  # symbols the constructor needs
+    fwd_syms: set[str] = field(default_factory=set)  # symbols forward needs
+    var: dict[str, str] = field(default_factory=dict)
+
+    def input_var(self, name: str) -> str:
+        """The variable of input ``name`` (an argument of forward)."""
+        self.var[name] = self.local.name(name)
+        return self.var[name]
+
+
+def _write_layers(rep: Report, body: _Body) -> None:
+    """Each layer, in order, as constructor and forward lines; a tensor read once (and not an
+    output) reuses its reader's variable."""
     net = rep.network
-    prop = rep.propagation
-    attrs = Namespace(_RESERVED | _MODULE_ATTRS)
-    arg_syms = {s for r in prop.results.values() for v in r.args.values() for s in _syms(v)}
-    local, symvar = _symbol_vars(net, arg_syms)
-    ren = _renamer(symvar)
-    init_lines: list[str] = []
-    fwd_lines: list[str] = []
     consumers: dict[str, int] = {}
     for layer in net.layers:
         for src in layer.inputs:
             consumers[src] = consumers.get(src, 0) + 1
     outputs = set(net.outputs)
-    var: dict[str, str] = {}
-    in_args = []
-    for name in net.inputs:
-        var[name] = local.name(name)
-        in_args.append(var[name])
-    init_syms: set[str] = set()  # symbols the constructor needs
-    fwd_syms: set[str] = set()  # symbols forward needs
     for layer in layer_order(net):
-        res = prop.results[layer.name]
-        spec = res.spec
-        args = {k: ren(v) for k, v in res.args.items()}
-        comment = f"  # {fmt_shape(res.shape)}" if res.shape is not None else ""
-        ins = [var[s] for s in layer.inputs]
+        ins = [body.var[s] for s in layer.inputs]
         reuse = (len(layer.inputs) == 1 and consumers.get(layer.inputs[0], 0) == 1
                  and layer.inputs[0] not in outputs)
-        out_var = ins[0] if reuse else local.name(layer.name)
-        if spec.call_style in ("parameter", "buffer"):  # a tensor attribute: no call in forward
-            attr = attrs.name(layer.name)
-            src = call_source(spec, ins, args, self_name=attr)
-            init_lines.append(src if spec.call_style == "buffer" else f"self.{attr} = {src}")
-            fwd_lines.append(f"{out_var} = self.{attr}{comment}")
-        elif spec.kind == "module":
-            attr = attrs.name(layer.name)
-            note = ""
-            sym_params = [p.name for p in spec.params if _symbolic(args.get(p.name))]
-            if sym_params:
-                lazy = _LAZY.get(spec.name)
-                if lazy and sym_params == [lazy[1]]:
-                    args.pop(lazy[1])
-                    formula = fmt(res.args[lazy[1]])
-                    src = call_source(spec, ins, args).replace(f"nn.{spec.name}(", f"nn.{lazy[0]}(", 1)
-                    note = f"  # {lazy[1]} = {formula}"
-                else:
-                    for pname in sym_params:
-                        init_syms |= set(_syms(res.args[pname]))
-                    src = call_source(spec, ins, args)
-            else:
-                src = call_source(spec, ins, args)
-            init_lines.append(f"self.{attr} = {src}{note}")
-            fwd_lines.append(f"{out_var} = {module_call_source(spec, 'self.' + attr, ins)}{comment}")
-        else:
-            for p in spec.params:
-                if _symbolic(res.args.get(p.name)):
-                    fwd_syms |= set(_syms(res.args[p.name]))
-            fwd_lines.append(f"{out_var} = {call_source(spec, ins, args)}{comment}")
-        if trace:
-            fwd_lines.append(f"if _trace is not None: _trace[{layer.name!r}] = {out_var}")
-        var[layer.name] = out_var
+        out_var = ins[0] if reuse else body.local.name(layer.name)
+        _write_layer(body, layer.name, rep.propagation.results[layer.name], ins, out_var)
+        if body.trace:
+            body.fwd_lines.append(f"if _trace is not None: _trace[{layer.name!r}] = {out_var}")
+        body.var[layer.name] = out_var
+
+
+def _write_layer(body: _Body, name: str, res: LayerResult, ins: list[str], out_var: str) -> None:
+    """One layer: a tensor attribute, a submodule called in forward, or a function call."""
+    spec = res.spec
+    args = {k: body.ren(v) for k, v in res.args.items()}
+    comment = f"  # {fmt_shape(res.shape)}" if res.shape is not None else ""
+    if spec.call_style in ("parameter", "buffer"):  # a tensor attribute: no call in forward
+        attr = body.attrs.name(name)
+        src = call_source(spec, ins, args, self_name=attr)
+        body.init_lines.append(src if spec.call_style == "buffer" else f"self.{attr} = {src}")
+        body.fwd_lines.append(f"{out_var} = self.{attr}{comment}")
+    elif spec.kind == "module":
+        attr = body.attrs.name(name)
+        src, note = _module_source(body, res, ins, args)
+        body.init_lines.append(f"self.{attr} = {src}{note}")
+        body.fwd_lines.append(f"{out_var} = {module_call_source(spec, 'self.' + attr, ins)}{comment}")
+    else:
+        for p in spec.params:
+            if _symbolic(res.args.get(p.name)):
+                body.fwd_syms |= set(_syms(res.args[p.name]))
+        body.fwd_lines.append(f"{out_var} = {call_source(spec, ins, args)}{comment}")
+
+
+def _module_source(body: _Body, res: LayerResult, ins: list[str], args: dict[str, Any]) -> tuple[str, str]:
+    """A module's constructor call and a trailing comment.  A size that depends on the input
+    size becomes torch's Lazy module where one exists, else a constructor argument."""
+    spec = res.spec
+    sym_params = [p.name for p in spec.params if _symbolic(args.get(p.name))]
+    if not sym_params:
+        return call_source(spec, ins, args), ""
+    lazy = _LAZY.get(spec.name)
+    if lazy and sym_params == [lazy[1]]:
+        args.pop(lazy[1])
+        formula = fmt(res.args[lazy[1]])
+        src = call_source(spec, ins, args).replace(f"nn.{spec.name}(", f"nn.{lazy[0]}(", 1)
+        return src, f"  # {lazy[1]} = {formula}"
+    for pname in sym_params:
+        body.init_syms |= set(_syms(res.args[pname]))
+    return call_source(spec, ins, args), ""
+
+
+def _class_source(rep: Report, body: _Body, symvar: Mapping[str, str], in_args: list[str]) -> str:
+    """The module's source: imports, the class and its docstring, ``__init__``, ``forward``."""
+    net = rep.network
     # symbols used in forward come from the input shapes (N, _, H, W = x.shape), else
     # from the constructor's arguments (self.H, set in __init__)
-    unpack = _unpack_symbols(net, var, fwd_syms, symvar)
-    ctor_syms = sorted(init_syms | (fwd_syms - set(unpack)))
-    sym_attr = {s: attrs.fresh(s) for s in ctor_syms}
-    uses_f = any("F." in line for line in init_lines + fwd_lines)
+    unpack = _unpack_symbols(net, body.var, body.fwd_syms, symvar)
+    ctor_syms = sorted(body.init_syms | (body.fwd_syms - set(unpack)))
+    sym_attr = {s: body.attrs.fresh(s) for s in ctor_syms}
+    uses_f = any("F." in line for line in body.init_lines + body.fwd_lines)
     lines = ["import torch", *(["import torch.nn.functional as F"] if uses_f else []), "from torch import nn", "", ""]
-    cls = _class_name(net.name)
-    lines.append(f"class {cls}(nn.Module):")
-    doc = [f'"""Generated by shapeplan from {_safe_doc(net.source or "a net.yaml")}.', ""]
-    for name, shape in net.inputs.items():
-        doc.append(f"Input {name}: {fmt_shape(shape)}.")
-    doc.append(f"Valid input sizes: {rep.domain}.")
-    doc.append('"""')
-    lines += ["    " + d if d else "" for d in doc]
+    lines.append(f"class {_class_name(net.name)}(nn.Module):")
+    lines += ["    " + d if d else "" for d in _class_doc(rep)]
     lines.append("")
     sig = "self" + "".join(f", {symvar[s]}: int" for s in ctor_syms)
     lines.append(f"    def __init__({sig}) -> None:")
     lines.append("        super().__init__()")
     for s in ctor_syms:
         lines.append(f"        self.{sym_attr[s]} = {symvar[s]}  # the input size this instance is built for")
-    lines += ["        " + line for line in init_lines]
+    lines += ["        " + line for line in body.init_lines]
     lines.append("")
     fwd_args = ", ".join(f"{a}: torch.Tensor" for a in in_args)
     ret_t = "torch.Tensor" if len(net.outputs) == 1 else "tuple[torch.Tensor, ...]"
-    extra = ", _trace: dict | None = None" if trace else ""
+    extra = ", _trace: dict | None = None" if body.trace else ""
     lines.append(f"    def forward(self, {fwd_args}{extra}) -> {ret_t}:")
     for stmt in dict.fromkeys(unpack.values()):
         lines.append("        " + stmt)
-    for s in sorted(fwd_syms - set(unpack)):
+    for s in sorted(body.fwd_syms - set(unpack)):
         lines.append(f"        {symvar[s]} = self.{sym_attr[s]}")
-    lines += ["        " + line for line in fwd_lines]
-    outs = [var[o] for o in net.outputs]
+    lines += ["        " + line for line in body.fwd_lines]
+    outs = [body.var[o] for o in net.outputs]
     lines.append(f"        return {outs[0] if len(outs) == 1 else '(' + ', '.join(outs) + ',)'}")
     return "\n".join(lines) + "\n"
+
+
+def _class_doc(rep: Report) -> list[str]:
+    """The class docstring's lines: where it comes from, its inputs, the valid input sizes."""
+    net = rep.network
+    doc = [f'"""Generated by shapeplan from {_safe_doc(net.source or "a net.yaml")}.', ""]
+    for name, shape in net.inputs.items():
+        doc.append(f"Input {name}: {fmt_shape(shape)}.")
+    doc.append(f"Valid input sizes: {rep.domain}.")
+    doc.append('"""')
+    return doc
 
 
 def _safe_doc(text: str) -> str:
@@ -312,8 +353,7 @@ def build(net: Network | Report, sizes: Mapping[str, int] | None = None, *, trac
     import inspect
 
     params = list(inspect.signature(cls.__init__).parameters)[1:]
-    arg_syms = {s for r in rep.propagation.results.values() for v in r.args.values() for s in _syms(v)}
-    by_var = {v: s for s, v in _symbol_vars(network, arg_syms)[1].items()}
+    by_var = {v: s for s, v in _symbol_vars(network, _arg_symbols(rep))[1].items()}
     kwargs: dict[str, Dim] = {}
     for p in params:
         s = by_var.get(p, p)

@@ -4,7 +4,10 @@ Where :func:`shapeplan.validate` runs the module that :func:`shapeplan.emit` wri
 runs the module itself (as :func:`shapeplan.testing.assert_shapes` does for an
 ``nn.Module``): eval mode, no grad, its weights and buffers replaced by empty tensors on
 ``device`` (on ``meta`` nothing is allocated, nothing computed), forward hooks on the
-submodules named like a layer.  The module is left as it was: modes, weights, no hooks.
+submodules named like a layer.  As in :func:`shapeplan.validate`, whether torch accepts a
+size is the CPU's answer: on any other device each size runs on the CPU too (with the
+module's own CPU tensors, or zeros in place of the others), the shapes come from ``device``
+where both ran.  The module is left as it was: modes, weights, no hooks.
 """
 
 from __future__ import annotations
@@ -12,23 +15,41 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from ..analysis.check import Report
-from .validate import Mismatch, SizeResult, _first_line, _predicted
+from ..analysis.report import Report
+from .validate import VERDICT_DEVICE, Mismatch, SizeResult, _first_line, _predicted, device_note, is_cpu
+
+
+def _state_on(module: Any, device: str) -> dict[str, Any]:
+    """The module's parameters and buffers as tensors on ``device``: its own where they are
+    there already, else empty ones (meta) or zeros (values do not matter for shapes)."""
+    import torch
+
+    target = torch.device(device)
+    state = {}
+    for k, t in [*module.named_parameters(), *module.named_buffers()]:
+        if t.device == target:
+            state[k] = t
+        elif target.type == "meta":
+            state[k] = torch.empty_like(t, device=target)
+        elif t.is_meta:
+            state[k] = torch.zeros_like(t, device=target)
+        else:
+            state[k] = t.to(target)
+    return state
 
 
 def module_results(module: Any, rep: Report, sizes: list[dict[str, int]], device: str) -> list[SizeResult]:
     """Run the user's own module at every size (eval mode, no grad, its weights replaced by
-    empty tensors on ``device``: on ``meta`` nothing is allocated) and compare each layer's
-    output (the submodules named like a layer, called once) and the outputs."""
+    empty tensors on ``device``: on ``meta`` nothing is allocated; the verdict on the CPU)
+    and compare each layer's output (the submodules named like a layer, called once) and
+    the outputs."""
     import torch
     from torch.func import functional_call
 
-    from ..frontends.torch.importer import _sanitize
+    from ..frontends.torch.interpreter import sanitize as _sanitize
 
-    target = torch.device(device)
-    state = {k: (t if t.device == target else torch.empty_like(t, device=target) if target.type == "meta"
-                 else t.to(target))
-             for k, t in [*module.named_parameters(), *module.named_buffers()]}
+    devices = [device] if is_cpu(device) else [device, VERDICT_DEVICE]
+    states = {d: _state_on(module, d) for d in devices}
     shapes = rep.shapes
     outputs = list(rep.network.outputs)
     captured: dict[str, list[tuple[int, ...]]] = {}
@@ -38,6 +59,21 @@ def module_results(module: Any, rep: Report, sizes: list[dict[str, int]], device
             if isinstance(out, torch.Tensor):
                 captured.setdefault(name, []).append(tuple(out.shape))
         return record
+
+    def forward(env: Mapping[str, int], on: str) -> tuple[dict[str, tuple[int, ...]], str | None]:
+        """The layers' and outputs' shapes at ``env`` on ``on``, or the error."""
+        captured.clear()
+        try:
+            xs = tuple(torch.empty(*(_predicted(s, env) or ()), device=on) for s in rep.network.inputs.values())
+            with torch.no_grad():
+                out = functional_call(module, states[on], xs)
+        except Exception as e:  # noqa: BLE001 - torch raises many kinds of errors for bad shapes
+            return {}, _first_line(e)
+        got = {n: s[0] for n, s in captured.items() if len(s) == 1}
+        leaves = list(_tensors(out, torch.Tensor))
+        if len(leaves) == len(outputs):
+            got.update({n: tuple(t.shape) for n, t in zip(outputs, leaves)})
+        return got, None
 
     modes = {m: m.training for m in module.modules()}
     named: dict[str, list[Any]] = {}
@@ -50,21 +86,16 @@ def module_results(module: Any, rep: Report, sizes: list[dict[str, int]], device
     results: list[SizeResult] = []
     try:
         for env in sizes:
-            captured.clear()
             predicted_valid = rep.ok and rep.domain.contains(**env)
-            try:
-                xs = tuple(torch.empty(*(_predicted(s, env) or ()), device=target) for s in rep.network.inputs.values())
-                with torch.no_grad():
-                    out = functional_call(module, state, xs)
-                error = None
-            except Exception as e:  # noqa: BLE001 - torch raises many kinds of errors for bad shapes
-                out, error = None, _first_line(e)
-            res = SizeResult(dict(env), predicted_valid, error is None, error)
+            got, error = forward(env, device)
+            note = None
+            if not is_cpu(device):
+                cpu_got, cpu_error = forward(env, VERDICT_DEVICE)
+                note = device_note(device, error, cpu_error)
+                if error is not None or cpu_error is not None:
+                    got, error = cpu_got, cpu_error
+            res = SizeResult(dict(env), predicted_valid, error is None, error, device_note=note)
             if error is None and predicted_valid:
-                got = {n: s[0] for n, s in captured.items() if len(s) == 1}
-                leaves = list(_tensors(out, torch.Tensor))
-                if len(leaves) == len(outputs):
-                    got.update({n: tuple(t.shape) for n, t in zip(outputs, leaves)})
                 for li in rep.layers:
                     want = _predicted(li.shape, env)
                     if li.name in got and got[li.name] != want:

@@ -3,9 +3,16 @@
 For each input size (chosen from the domain when not given: the smallest valid size, the
 edges of every interval, the next valid size of a periodic set, a large valid size, and
 sizes just outside the domain, where torch must raise), the module emitted by
-:func:`shapeplan.emit` is built on ``device`` (``meta`` by default: no memory, no compute)
-and run in eval mode.  Every layer's real output shape is compared with the predicted one,
-and "torch raised" with "outside the domain".
+:func:`shapeplan.emit` is built on ``device`` (``meta`` by default) and run in eval mode.
+Every layer's real output shape is compared with the predicted one, and "torch raised"
+with "outside the domain".
+
+Whether torch accepts a size is always the CPU's answer: the meta device skips checks that
+the CPU kernels make (a ConvTranspose's output_padding >= stride, a bilinear resize to an
+empty output run on meta) and makes some they do not (a reflect pad leaving one padded dim
+empty raises on meta only).  So on any other device each size also runs on the CPU (weights
+allocated but not initialised, zeroed): the shapes come from ``device`` where both ran, the
+verdict from the CPU, and a device that decides otherwise gets a note.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..analysis.check import Report
+from ..analysis.report import Report
 from ..core.dims import Shape, evaluate, fmt_shape
 from ..core.ir import Network
 from .emit import solved_report
@@ -34,13 +41,15 @@ class Mismatch:
 
 @dataclass
 class SizeResult:
-    """One forward pass: the sizes, what shapeplan predicted, what torch did."""
+    """One forward pass: the sizes, what shapeplan predicted, what torch did (``ran`` and
+    ``error``: on the CPU); ``device_note``: where the requested device decided otherwise."""
 
     sizes: dict[str, int]
     predicted_valid: bool
     ran: bool
     error: str | None = None
     mismatches: list[Mismatch] = field(default_factory=list)
+    device_note: str | None = None
 
     @property
     def agree(self) -> bool:
@@ -51,6 +60,7 @@ class SizeResult:
             "sizes": self.sizes, "predicted_valid": self.predicted_valid, "torch_ran": self.ran,
             "agree": self.agree, "error": self.error,
             "mismatches": [{"layer": m.layer, "predicted": m.predicted, "actual": m.actual} for m in self.mismatches],
+            "device_note": self.device_note,
         }
 
 
@@ -169,16 +179,54 @@ def _predicted(shape: Shape | None, env: Mapping[str, int]) -> tuple[int, ...] |
     return tuple(int(evaluate(d, env)) for d in shape)
 
 
-def run_at(rep: Report, env: Mapping[str, int], device: str = "meta") -> tuple[dict[str, tuple[int, ...]], str | None]:
-    """Build ``rep``'s module and run it at ``env``: every layer's output shape, or the error."""
+SIZE_CAP = 512  # the largest size chosen from the domain: every chosen size also runs on the CPU
+VERDICT_DEVICE = "cpu"
+
+
+def is_cpu(device: str) -> bool:
+    """Is ``device`` the CPU (where torch's verdict on a size is taken)?"""
+    import torch
+
+    return torch.device(device).type == "cpu"
+
+
+def check_device(device: str) -> None:
+    """Raise RuntimeError when torch cannot make a tensor on ``device`` (no such device)."""
+    import torch
+
+    torch.empty(0, device=device)
+
+
+def _build(rep: Report, env: Mapping[str, int], device: str) -> Any:
+    """The emitted module on ``device``; on the CPU built on meta, then allocated without the
+    random init (slow for wide layers) and zeroed: values do not matter for shapes.  Lazy
+    modules size themselves at their first forward, so they are built as they are."""
     import torch
 
     from .emit import build
 
+    if not is_cpu(device):
+        with torch.device(device):
+            return build(rep, env, trace=True)
+    with torch.device("meta"):
+        module = build(rep, env, trace=True)
+    if any(isinstance(m, torch.nn.modules.lazy.LazyModuleMixin) for m in module.modules()):
+        return build(rep, env, trace=True)
+    module = module.to_empty(device=device)
+    with torch.no_grad():
+        for t in [*module.parameters(), *module.buffers()]:
+            t.zero_()
+    return module
+
+
+def run_at(rep: Report, env: Mapping[str, int], device: str = "meta") -> tuple[dict[str, tuple[int, ...]], str | None]:
+    """Build ``rep``'s module and run it at ``env`` on ``device`` (that device only): every
+    layer's output shape, or the error."""
+    import torch
+
     net = rep.network
     try:
-        with torch.device(device):
-            module = build(rep, env, trace=True)
+        module = _build(rep, env, device)
         module.eval()
         xs = [torch.empty(*(int(evaluate(d, env)) for d in shape), device=device) for shape in net.inputs.values()]
     except Exception as e:  # noqa: BLE001 - a failure to build is a result too
@@ -192,13 +240,44 @@ def run_at(rep: Report, env: Mapping[str, int], device: str = "meta") -> tuple[d
     return {k: tuple(v.shape) for k, v in trace.items() if hasattr(v, "shape")}, None
 
 
+def device_note(device: str, error: str | None, cpu_error: str | None) -> str | None:
+    """What ``device`` did where it decided otherwise than the CPU, else None."""
+    if (error is None) == (cpu_error is None):
+        return None
+    if error is None:
+        return f"{device} ran where the CPU raises ({cpu_error})"
+    return f"{device} raised where the CPU runs ({error})"
+
+
+def run_checked(rep: Report, env: Mapping[str, int], device: str = "meta"
+                ) -> tuple[dict[str, tuple[int, ...]], str | None, str | None]:
+    """Run at ``env`` on ``device`` and, unless it is the CPU, on the CPU too: (the layer
+    shapes, from ``device`` where both ran, else the CPU's; the CPU's error; a note where
+    ``device`` decided otherwise)."""
+    shapes, error = run_at(rep, env, device)
+    if is_cpu(device):
+        return shapes, error, None
+    cpu_shapes, cpu_error = run_at(rep, env, VERDICT_DEVICE)
+    note = device_note(device, error, cpu_error)
+    if error is None and cpu_error is None:
+        differ = [k for k in shapes if k in cpu_shapes and shapes[k] != cpu_shapes[k]]
+        if differ:
+            note = (f"{device}'s shapes differ from the CPU's at {differ[0]}: "
+                    f"{fmt_shape(shapes[differ[0]])} vs {fmt_shape(cpu_shapes[differ[0]])}")
+        return shapes, None, note
+    return cpu_shapes, cpu_error, note
+
+
 def validate(net: Network | Report, sizes: Iterable[Mapping[str, int]] | None = None, device: str = "meta", *,
              count: int = 12) -> ValidationReport:
     """Run real forward passes at ``sizes`` (default: chosen from the domain, see
-    :func:`choose_sizes`) on ``device`` and compare them with the prediction."""
+    :func:`choose_sizes`) and compare them with the prediction: every layer's shape as
+    ``device`` computes it, and whether torch accepts the size as the CPU decides (on any
+    other device each size runs on the CPU too; see the module's docstring)."""
     rep = solved_report(net)
+    check_device(device)
     if sizes is None:
-        chosen = choose_sizes(rep, count, cap=None if device == "meta" else 512)
+        chosen = choose_sizes(rep, count, cap=SIZE_CAP)
     else:
         chosen = [dict(s) for s in sizes]
     results = [_compare(rep, env, device) for env in chosen]
@@ -212,8 +291,8 @@ def _compare(rep: Report, env: dict[str, int], device: str) -> SizeResult:
     predicted_valid = rep.ok and rep.domain.contains(**env)
     if rep.errors:
         return SizeResult(env, False, False, "not built: the network has shape errors")
-    shapes, error = run_at(rep, env, device)
-    res = SizeResult(env, predicted_valid, error is None, error)
+    shapes, error, note = run_checked(rep, env, device)
+    res = SizeResult(env, predicted_valid, error is None, error, device_note=note)
     if error is None or predicted_valid:
         for li in rep.layers:
             want = _predicted(li.shape, env) if predicted_valid else None
@@ -229,7 +308,8 @@ def summary(v: ValidationReport) -> str:
     n = len(v.results)
     bad = len(v.disagreements)
     n_valid = sum(r.predicted_valid for r in v.results)
-    return (f"{n} size{'s' if n != 1 else ''} on {v.device}: {n_valid} valid, {n - n_valid} invalid predicted; "
+    where = v.device if is_cpu(v.device) else f"{v.device} + {VERDICT_DEVICE}"
+    return (f"{n} size{'s' if n != 1 else ''} on {where}: {n_valid} valid, {n - n_valid} invalid predicted; "
             + ("all agree with torch" if not bad else f"{bad} disagree"))
 
 
@@ -244,5 +324,7 @@ def text(v: ValidationReport) -> str:
                      + (f" ({r.error})" if r.error and not r.ran and not r.agree else ""))
         for m in r.mismatches[:20]:
             lines.append(f"           {m}")
+        if r.device_note:
+            lines.append(f"           note: {r.device_note}")
     lines.append(summary(v))
     return "\n".join(lines)

@@ -92,19 +92,22 @@ def _progress(total: int, label: str) -> Iterator[Any]:
 @app.command()
 def validate(
     file: Annotated[Path, typer.Argument(help="net.yaml", show_default=False)],
-    device: Annotated[str, typer.Option(help="meta (no memory, no compute) or cpu / cuda")] = "meta",
+    device: Annotated[str, typer.Option(help="where the layer shapes are computed: meta (no memory, no compute) or "
+                                             "cpu / cuda; whether torch accepts a size is always the CPU's answer "
+                                             "(each size also runs there)")] = "meta",
     sizes: Annotated[str | None, typer.Option(help='sizes to run, e.g. "H=32,W=32;H=64,W=64" '
                                                    "(default: chosen from the domain, inside and outside)")] = None,
     count: Annotated[int, typer.Option(help="how many sizes to choose from the domain")] = 12,
     format: Annotated[Format, typer.Option("--format", "-f", help="table or json")] = Format.table,
 ) -> None:
     """Compare every predicted shape with real torch forward passes (exit 1 on any disagreement)."""
-    from ..backends.validate import SizeResult, ValidationReport, _compare, choose_sizes
+    from ..backends.validate import SIZE_CAP, SizeResult, ValidationReport, _compare, check_device, choose_sizes
     from ..backends.validate import text as validation_text
 
     try:
         rep = _load_report(file)
-        chosen = _parse_sizes(sizes) if sizes else choose_sizes(rep, count, cap=None if device == "meta" else 512)
+        check_device(device)
+        chosen = _parse_sizes(sizes) if sizes else choose_sizes(rep, count, cap=SIZE_CAP)
         for env in chosen:
             missing = [s for s in rep.domain.symbols if s not in env]
             if missing:

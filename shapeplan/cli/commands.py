@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..core.errors import ShapeplanError
 from .app import CheckFormat, DType, Format, _bad_at, _columns, _err, _fail, _fail_json, _internal, _sizes, app
+
+if TYPE_CHECKING:
+    from ..analysis.check import Report
 
 
 @app.command()
@@ -31,73 +35,109 @@ def check(
 
     Costs (--columns): params, trainable and buffers (running stats) per layer; MACs count the multiply-accumulates of Conv, ConvTranspose, Linear, Bilinear, matmul/mm/bmm and F.linear, one per use of a weight, bias excluded, every other op 0; FLOPs = 2 x MACs (the convention of torch.utils.flop_counter.FlopCounterMode); memory is each output's bytes at --dtype, and the peak of an inference forward; rf, jump and start are the receptive field, effective stride and window centre per input axis.
     """
-    from .. import api
-    from ..render.text import diagnostics_text, report_text, summary_line
-
     cols = _columns(columns)
     sizes = _sizes(at)
-
-    code = 0
-    docs: list[dict[str, Any]] = []
-    ci = format in (CheckFormat.github, CheckFormat.sarif)
-    found: list[tuple[str, Any]] = []  # (file, diagnostics) for the CI formats
+    run = _CheckRun(format)
     for path in files:
-        try:
-            rep = api.check(api.load(path))
-        except ShapeplanError as e:
-            code = max(code, e.exit_code)
-            if ci:
-                found.append((str(path), e.diagnostics))
-            elif format is CheckFormat.json:
-                docs.append(_fail_json(str(path), e))
-            else:
-                _err(str(e))
-            continue
-        except Exception as e:  # noqa: BLE001 - never a traceback for the user
-            err = _internal(e, f"checking {path}")
-            code = max(code, 2)
-            if ci:
-                found.append((str(path), err.diagnostics))
-            else:
-                docs.append(_fail_json(str(path), err)) if format is CheckFormat.json else _err(str(err))
-            continue
-        if not rep.ok:
-            code = max(code, 1)
-        if ci:
-            found.append((str(path), rep.diagnostics))
-        elif sizes and (bad := _bad_at(rep, sizes, path)) is not None:
-            code = max(code, 2)
-            docs.append(_fail_json(str(path), bad)) if format is CheckFormat.json else _err(str(bad))
-        elif format is CheckFormat.json:
-            try:
-                docs.append(rep.to_json(dtype=dtype.value, at=sizes))
-            except Exception as e:  # noqa: BLE001 - never a traceback for the user
-                code = max(code, 2)
-                docs.append(_fail_json(str(path), _internal(e, f"costing {path}")))
+        rep = _check_file(run, path)
+        if rep is not None:
+            _show_report(run, rep, path, cols, sizes, dtype, quiet, len(files) > 1)
+    _print_collected(run)
+    raise typer.Exit(run.code)
+
+
+@dataclass
+class _CheckRun:
+    """What `check` gathers over its files: the worst exit code, and what it prints at the end."""
+
+    format: CheckFormat
+    code: int = 0
+    docs: list[dict[str, Any]] = field(default_factory=list)  # --format json: one per file
+    found: list[tuple[str, Any]] = field(default_factory=list)  # (file, diagnostics) for the CI formats
+
+    @property
+    def ci(self) -> bool:
+        """A CI format (github, sarif): everything is printed at the end."""
+        return self.format in (CheckFormat.github, CheckFormat.sarif)
+
+    def worst(self, code: int) -> None:
+        """Keep the highest exit code seen."""
+        self.code = max(self.code, code)
+
+    def failed(self, path: Path, e: ShapeplanError, code: int) -> None:
+        """A file that could not be checked: its error as CI diagnostics, a JSON document or text."""
+        self.worst(code)
+        if self.ci:
+            self.found.append((str(path), e.diagnostics))
+        elif self.format is CheckFormat.json:
+            self.docs.append(_fail_json(str(path), e))
         else:
-            if not quiet:
-                try:
-                    typer.echo(report_text(rep, cols, sizes, dtype.value))
-                except Exception as e:  # noqa: BLE001 - never a traceback for the user
-                    code = max(code, 2)
-                    _err(str(_internal(e, f"costing {path}")))
-                if len(files) > 1:
-                    typer.echo("")
-            _err(diagnostics_text(rep.diagnostics))
-            s = summary_line(rep.diagnostics)
-            if s:
-                _err(f"{path}: {s}")
-    if format is CheckFormat.json:
-        typer.echo(json.dumps(docs[0] if len(docs) == 1 else {"reports": docs}, indent=2))
-    elif ci:
+            _err(str(e))
+
+
+def _check_file(run: _CheckRun, path: Path) -> Report | None:
+    """The Report of one file, or None after recording why it could not be checked."""
+    from .. import api
+
+    try:
+        return api.check(api.load(path))
+    except ShapeplanError as e:
+        run.failed(path, e, e.exit_code)
+    except Exception as e:  # noqa: BLE001 - never a traceback for the user
+        run.failed(path, _internal(e, f"checking {path}"), 2)
+    return None
+
+
+def _show_report(run: _CheckRun, rep: Report, path: Path, cols: tuple[str, ...], sizes: dict[str, int],
+                 dtype: DType, quiet: bool, many: bool) -> None:
+    """One file's report: kept for the CI formats or JSON, else printed as a table."""
+    if not rep.ok:
+        run.worst(1)
+    if run.ci:
+        run.found.append((str(path), rep.diagnostics))
+    elif sizes and (bad := _bad_at(rep, sizes, path)) is not None:
+        run.failed(path, bad, 2)
+    elif run.format is CheckFormat.json:
+        try:
+            run.docs.append(rep.to_json(dtype=dtype.value, at=sizes))
+        except Exception as e:  # noqa: BLE001 - never a traceback for the user
+            run.worst(2)
+            run.docs.append(_fail_json(str(path), _internal(e, f"costing {path}")))
+    else:
+        _show_table(run, rep, path, cols, sizes, dtype, quiet, many)
+
+
+def _show_table(run: _CheckRun, rep: Report, path: Path, cols: tuple[str, ...], sizes: dict[str, int],
+                dtype: DType, quiet: bool, many: bool) -> None:
+    """The table (unless --quiet) on stdout; the diagnostics and their summary on stderr."""
+    from ..render.text import diagnostics_text, report_text, summary_line
+
+    if not quiet:
+        try:
+            typer.echo(report_text(rep, cols, sizes, dtype.value))
+        except Exception as e:  # noqa: BLE001 - never a traceback for the user
+            run.worst(2)
+            _err(str(_internal(e, f"costing {path}")))
+        if many:
+            typer.echo("")
+    _err(diagnostics_text(rep.diagnostics))
+    s = summary_line(rep.diagnostics)
+    if s:
+        _err(f"{path}: {s}")
+
+
+def _print_collected(run: _CheckRun) -> None:
+    """What the JSON and CI formats print once all files are checked."""
+    if run.format is CheckFormat.json:
+        typer.echo(json.dumps(run.docs[0] if len(run.docs) == 1 else {"reports": run.docs}, indent=2))
+    elif run.ci:
         from .. import __version__
         from ..render import ci_formats
 
-        text = ci_formats.github(found) if format is CheckFormat.github else json.dumps(
-            ci_formats.sarif(found, __version__), indent=2)
+        text = ci_formats.github(run.found) if run.format is CheckFormat.github else json.dumps(
+            ci_formats.sarif(run.found, __version__), indent=2)
         if text:
             typer.echo(text)
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -246,7 +286,7 @@ def _write_plot(res: Any, path: Path, symbols: str | None, value_range: str) -> 
     """Draw the valid sizes of a solve result to ``path`` (SVG for .svg, else PNG).
 
     Returns False, after printing the error, when the plot cannot be made or written."""
-    from ..analysis.domain import Domain
+    from ..analysis.domain.domain import Domain
     from ..render.plot import parse_range, render
 
     domain = res.report.domain

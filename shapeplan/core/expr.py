@@ -63,32 +63,55 @@ def parse_size(
     toks = _tokenize(text)
     if not toks:
         raise ExprError("empty size expression")
-    i = 0
+    return _Parser(toks, symbol_ok, env).parse()
 
-    def peek() -> tuple[str, str] | None:
-        return toks[i] if i < len(toks) else None
 
-    def take() -> tuple[str, str]:
-        nonlocal i
-        tok = toks[i]
-        i += 1
+class _Parser:
+    """Recursive descent over the tokens: one method per rule of the grammar above."""
+
+    def __init__(self, toks: list[tuple[str, str]], symbol_ok: Callable[[str], bool] | None,
+                 env: Mapping[str, Dim] | None) -> None:
+        self.toks = toks
+        self.i = 0
+        self.symbol_ok = symbol_ok
+        self.env = env
+
+    def parse(self) -> Dim:
+        """The whole token list as one integer-valued expression."""
+        result = self.expr(0)
+        if self.i != len(self.toks):
+            raise ExprError(f"unexpected {self.toks[self.i][1]!r}")
+        if isinstance(result, sympy.Expr) and not result.is_integer:
+            raise ExprError("size expression is not an integer")
+        return result
+
+    def peek(self) -> tuple[str, str] | None:
+        """The next token, None at the end."""
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def take(self) -> tuple[str, str]:
+        """Consume the next token."""
+        tok = self.toks[self.i]
+        self.i += 1
         return tok
 
-    def expr(depth: int) -> Dim:
+    def expr(self, depth: int) -> Dim:
+        """expr := term (('+' | '-') term)*"""
         if depth > MAX_DEPTH:
             raise ExprError("size expression nested too deeply")
-        val = term(depth)
-        while (t := peek()) and t[1] in "+-" and t[0] == "op":
-            op = take()[1]
-            rhs = term(depth)
+        val = self.term(depth)
+        while (t := self.peek()) and t[1] in "+-" and t[0] == "op":
+            op = self.take()[1]
+            rhs = self.term(depth)
             val = norm(val + rhs if op == "+" else val - rhs)
         return val
 
-    def term(depth: int) -> Dim:
-        val = unary(depth)
-        while (t := peek()) and t[0] == "op" and t[1] in ("*", "//", "%"):
-            op = take()[1]
-            rhs = unary(depth)
+    def term(self, depth: int) -> Dim:
+        """term := unary (('*' | '//' | '%') unary)*; '//' and '%' by a positive integer."""
+        val = self.unary(depth)
+        while (t := self.peek()) and t[0] == "op" and t[1] in ("*", "//", "%"):
+            op = self.take()[1]
+            rhs = self.unary(depth)
             if op == "*":
                 val = norm(val * rhs)
             else:
@@ -97,41 +120,45 @@ def parse_size(
                 val = floordiv(val, rhs) if op == "//" else norm(val - rhs * floordiv(val, rhs))
         return val
 
-    def unary(depth: int) -> Dim:
-        t = peek()
+    def unary(self, depth: int) -> Dim:
+        """unary := '-' unary | atom"""
+        t = self.peek()
         if t and t == ("op", "-"):
-            take()
-            return norm(-unary(depth + 1))
-        return atom(depth)
+            self.take()
+            return norm(-self.unary(depth + 1))
+        return self.atom(depth)
 
-    def atom(depth: int) -> Dim:
-        t = peek()
+    def atom(self, depth: int) -> Dim:
+        """atom := INT | NAME | '(' expr ')'"""
+        t = self.peek()
         if t is None:
             raise ExprError("size expression ends too early")
-        take()
+        self.take()
         kind, val = t
         if kind == "int":
-            n = int(val)
-            if n > MAX_INT:
-                raise ExprError(f"integer {val[:20]} is too large")
-            return n
+            return _integer(val)
         if kind == "name":
-            if env is not None and val in env:
-                return env[val]
-            if not valid_symbol_name(val) or (symbol_ok is not None and not symbol_ok(val)):
-                raise ExprError(f"unknown symbol {val!r}")
-            return sym(val)
+            return self.name(val)
         if val == "(":
-            inner = expr(depth + 1)
-            if peek() != ("op", ")"):
+            inner = self.expr(depth + 1)
+            if self.peek() != ("op", ")"):
                 raise ExprError("missing ')'")
-            take()
+            self.take()
             return inner
         raise ExprError(f"unexpected {val!r}")
 
-    result = expr(0)
-    if i != len(toks):
-        raise ExprError(f"unexpected {toks[i][1]!r}")
-    if isinstance(result, sympy.Expr) and not result.is_integer:
-        raise ExprError("size expression is not an integer")
-    return result
+    def name(self, val: str) -> Dim:
+        """A name: its value in ``env``, else a symbol that ``symbol_ok`` accepts."""
+        if self.env is not None and val in self.env:
+            return self.env[val]
+        if not valid_symbol_name(val) or (self.symbol_ok is not None and not self.symbol_ok(val)):
+            raise ExprError(f"unknown symbol {val!r}")
+        return sym(val)
+
+
+def _integer(val: str) -> int:
+    """An integer literal, at most MAX_INT."""
+    n = int(val)
+    if n > MAX_INT:
+        raise ExprError(f"integer {val[:20]} is too large")
+    return n

@@ -9,6 +9,7 @@ from typing import Any
 
 import networkx as nx
 
+from .conditions import Cond
 from .dims import Shape
 from .errors import Location
 
@@ -47,7 +48,21 @@ class Layer:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """Sizes at which the model's own code refuses the input (a ``raise`` or a failed assert in
+    forward): ``guard`` says which sizes, ``message`` what the model says, at ``location``."""
+
+    guard: tuple[Cond, ...]
+    message: str
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
 class Network:
+    """Layers over named inputs.  A Network read from a forward that branches on sizes is one
+    path of it: ``guard`` holds on the sizes that take this path, and ``alternatives`` are the
+    other paths (Networks, or Refusals where forward raises); together they cover every size."""
+
     name: str
     inputs: Mapping[str, Shape]
     layers: tuple[Layer, ...]
@@ -55,6 +70,8 @@ class Network:
     symbols: Mapping[str, SymbolInfo] = field(default_factory=dict)
     source: str | None = None  # file name, for diagnostics
     input_locs: Mapping[str, Location] = field(default_factory=dict, compare=False, repr=False)
+    guard: tuple[Cond, ...] = ()
+    alternatives: tuple[Network | Refusal, ...] = field(default=(), compare=False)
 
     @cached_property
     def graph(self) -> nx.DiGraph:

@@ -238,6 +238,27 @@ class USet:
             out.append(Seg(lo, hi, p, res))
         return USet(out)
 
+    def complement(self, lo: int) -> USet:
+        """The integers ``>= lo`` that are not in this set."""
+        out: list[Seg] = []
+        start = lo
+        for s in self.segs:
+            if s.lo > start:
+                out.append(Seg(start, s.lo - 1, 1, frozenset({0})))
+            if s.period > 1:
+                out.append(Seg(max(s.lo, lo), s.hi, s.period, frozenset(range(s.period)) - s.residues))
+            if s.hi is None:
+                return USet(out)
+            start = max(start, s.hi + 1)
+        out.append(Seg(start, None, 1, frozenset({0})))
+        return USet(out)
+
+    def __sub__(self, other: USet) -> USet:
+        if not self.segs or not other.segs:
+            return self
+        lo = self.segs[0].lo
+        return self & other.complement(lo)
+
     # -- text
     def describe(self, name: str, max_parts: int = 6) -> str:
         if not self.segs:
@@ -254,6 +275,13 @@ class USet:
         return [{"min": s.lo, "max": s.hi, "period": s.period, "residues": sorted(s.residues)} for s in self.segs]
 
 
+def _extends_back(a: Seg, b: Seg) -> bool:
+    """Is ``a`` (bounded, before ``b``) exactly ``b``'s pattern continued down to ``a.lo``?"""
+    if a.hi is None or b.lo - a.lo > 4096:
+        return False
+    return all(a.contains(x) == ((x % b.period) in b.residues) for x in range(a.lo, b.lo))
+
+
 def _merge(segs: list[Seg]) -> Iterator[Seg]:
     cur: Seg | None = None
     for s in segs:
@@ -262,6 +290,9 @@ def _merge(segs: list[Seg]) -> Iterator[Seg]:
             if nxt == s.lo:
                 cur = Seg(cur.lo, s.hi, cur.period, cur.residues)
                 continue
+        if cur is not None and s.period > 1 and _extends_back(cur, s):
+            cur = Seg(cur.first_at_or_after(cur.lo) or cur.lo, s.hi, s.period, s.residues)
+            continue
         if cur is not None:
             yield cur
         cur = s
@@ -284,6 +315,11 @@ def _describe_seg(s: Seg, name: str) -> str:
             return f"{form}, k >= {k0}"
         k1 = (s.hi - r) // s.period
         return f"{form}, k in [{k0}, {k1}]"
-    res = ", ".join(str(r) for r in sorted(s.residues))
     rng = f"{name} >= {s.lo}" if s.hi is None else f"{name} in [{s.lo}, {s.hi}]"
+    missing = sorted(set(range(s.period)) - s.residues)
+    if len(missing) < len(s.residues):  # fewer words for the residues left out
+        if len(missing) == 1:
+            return f"{name} mod {s.period} != {missing[0]}, {rng}"
+        return f"{name} mod {s.period} not in {{{', '.join(str(r) for r in missing)}}}, {rng}"
+    res = ", ".join(str(r) for r in sorted(s.residues))
     return f"{name} mod {s.period} in {{{res}}}, {rng}"

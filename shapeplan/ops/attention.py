@@ -13,8 +13,8 @@ scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0, is_
 scale=None, enable_gqa=False): query (..., L, E), key (..., S, E), value (..., S, Ev), each at
 least 2-D, no mask together with ``is_causal``.  torch 2.14 then returns early, checking
 nothing more, when L is 0 or value is empty:
-the output is then (*query.shape[:-1], Ev); a symbolic L or value size that may be 0 is
-required to be >= 1 (that shape is not the general one).  An attn_mask of fewer than 2 dims
+the output is then (*query.shape[:-1], Ev) (a symbolic L or value size that may be 0 is a
+case of its own).  An attn_mask of fewer than 2 dims
 is reported invalid: torch accepts it or not depending on its kernel choice.  Otherwise torch computes
 ``softmax(q @ k^T + mask) @ v``: the batch dims of q and k broadcast, then with v's; the mask
 (at least 2-D) expands to (..., L, S) without growing it; with ``enable_gqa`` (3-D and more) the heads (dim -3) of key and value divide
@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.conditions import dvd, eq, ge
+from ..core.conditions import dvd, eq
 from ..core.dims import Dim, Shape, fmt, fmt_shape, norm
 from .compare import expand_to
 from .ctx import ArgError, RuleCtx
@@ -180,12 +180,8 @@ def scaled_dot_product_attention(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any
                          f"{fmt_shape(v)}")
     if len(xs) == 4 and a["is_causal"]:
         ctx.fail("args", "takes no explicit attn_mask with is_causal=True", param="is_causal")
-    if _is_zero(q[-2]) or any(_is_zero(d) for d in v):
+    if any(not surely_positive(d) and ctx.decide(eq(d, 0), prefer=False) for d in (q[-2], *v)):
         return (*q[:-1], v[-1])  # torch's early exit: an empty query sequence or value, nothing checked
-    for d, what in ((q[-2], "the query's length L"), *((d, f"value dim {i}") for i, d in enumerate(v))):
-        if not surely_positive(d):
-            ctx.require(ge(d, 1), "attention", f"{what} ({fmt(d)}) must not be 0: torch then returns early, with "
-                        "a shape shapeplan does not model", hint="make sure it is never empty", show=d)
     if a["enable_gqa"]:
         if min(len(q), len(k), len(v)) < 3:
             ctx.fail("rank", "enable_gqa needs query, key and value of at least 3 dims (heads at dim -3)")

@@ -2,8 +2,8 @@
 (logical_and/or/xor/not), bitwise ops, integer division (floor_divide, remainder, fmod),
 where, masked_fill, lerp / addcmul / addcdiv, and shape-keeping math (sin, cos, isnan, ...).
 
-Shapes follow broadcasting (merge.py's rule and reading: a symbolic size is never taken as
-the broadcast 1).  A second operand may be a tensor (``from: [x, y]``) or, where torch takes
+Shapes follow broadcasting (merge.py's rule: a symbolic size that may be 1 is a case of its
+own).  A second operand may be a tensor (``from: [x, y]``) or, where torch takes
 one, a number ``other`` (``x > 0``, ``x & 1``, ``x // 2``); logical_and/or/xor, atan2 and
 hypot take only tensors.  Dtypes are not shapes: torch's dtype checks (bitwise ops on
 floats, a non-bool ``where`` condition or ``masked_fill`` mask) are not modelled.
@@ -107,12 +107,12 @@ def expand_to(ctx: RuleCtx, small: Shape, target: Shape, what: str) -> Shape:
     lead = len(target) - len(small)
     for i, s in enumerate(small):
         t = target[lead + i]
-        if same(s, t) or (isinstance(s, int) and s == 1):
+        if same(s, t) or ctx.decide(eq(s, t), prefer=True) or ctx.decide(eq(s, 1), prefer=False):
             continue
         ctx.require(eq(s, t), "broadcast",
                     f"cannot expand {what} {fmt_shape(small)} to {fmt_shape(target)}: size {fmt(s)} at dim {i} must "
-                    f"be {fmt(t)}" + ("" if isinstance(s, int) else " (a symbolic size is not taken as 1)"),
-                    hint=f"{what} must broadcast to the tensor it fills, without growing it", show=norm(s - t))
+                    f"be {fmt(t)} or 1", hint=f"{what} must broadcast to the tensor it fills, without growing it",
+                    show=norm(s - t))
     return target
 
 

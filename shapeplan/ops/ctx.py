@@ -1,12 +1,14 @@
 """What a rule may do besides computing its output shape: state requirements (conditions
-with their messages), or fail outright.  Also the two exceptions of the rule world:
-:class:`RuleError` (no output shape) and :class:`ArgError` (a bad argument value, exit code 2).
+with their messages), ask a question whose answer changes the output (is this size 1?), or
+fail outright.  Also the two exceptions of the rule world: :class:`RuleError` (no output
+shape) and :class:`ArgError` (a bad argument value, exit code 2).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ..core.conditions import Cond, Requirement
 from ..core.dims import Dim, Shape, fmt
@@ -28,11 +30,31 @@ class ArgError(Exception):
         self.message, self.param, self.hint = message, param, hint
 
 
+class Oracle(Protocol):
+    """Answers a question about sizes for the case being analysed (see
+    :class:`shapeplan.analysis.region.Decider`): where the answer depends on the size, the
+    analysis follows each answer as a case of its own."""
+
+    def decide(self, cond: Cond, prefer: bool | None = None) -> bool: ...
+
+
 @dataclass
 class RuleCtx:
-    """What a rule may do besides computing: state requirements, or fail outright."""
+    """What a rule may do besides computing: state requirements, ask, or fail outright."""
 
     requirements: list[Requirement] = field(default_factory=list)
+    oracle: Oracle | None = None
+
+    def decide(self, cond: Cond, prefer: bool | None = None) -> bool:
+        """Does ``cond`` hold?  For a rule whose output changes with the answer (a size that
+        may be 1 broadcasts; ``squeeze`` drops it).  Without an oracle (a shape computed
+        outside an analysis) the answer is ``prefer``, else False: the generic case."""
+        known = cond.concrete()
+        if known is not None:
+            return known
+        if self.oracle is None:
+            return bool(prefer)
+        return self.oracle.decide(cond, prefer)
 
     def require(
         self,

@@ -8,7 +8,8 @@ What torch checks (CPU, eval or training as the ``training`` argument says):
 
 - layer_norm: normalized_shape non-empty and equal to the input's trailing dims; weight and
   bias, when given, of exactly that shape.
-- group_norm: rank >= 2, num_groups >= 1 dividing C, weight and bias 1-D of size C, and
+- group_norm: rank >= 2, C >= 1 and every spatial dim >= 1 (only the batch may be empty),
+  num_groups >= 1 dividing C, weight and bias 1-D of size C, and
   ``N*C//num_groups * prod(spatial) != 1`` (checked even in eval mode).
 - batch_norm: ``eps >= 0`` (``> 0`` when training), when training more than one value per
   channel (``N * prod(spatial) != 1``).  An empty input (a literal 0 among its sizes, any
@@ -43,7 +44,7 @@ from ..core.conditions import dvd, eq
 from ..core.dims import Dim, Shape, floordiv, fmt, fmt_shape, norm, prod
 from .ctx import ArgError, RuleCtx
 from .merge import broadcast_shapes, matmul, same
-from .norm import _more_than_one, _shape_t, _trailing, is_zero
+from .norm import _more_than_one, _shape_t, _trailing, group_norm_non_empty, is_zero
 from .params import bool_t, float_t, int_list_t, int_t, opt_t, schema_of, with_schema
 from .registry import Param, norm_dim, op
 from .tensor import expand_shape, need
@@ -106,6 +107,7 @@ def group_norm(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     c = x[1]
     _more_than_one(ctx, [x[0], floordiv(c, g), *x[2:]], "value per group (N * C/num_groups * spatial size)",
                    "group_norm needs more than one value per group: use fewer groups or a larger input")
+    group_norm_non_empty(ctx, x)
     ctx.require(dvd(c, g), "groups", f"the input's {fmt(c)} channels are not divisible by num_groups={g}",
                 hint=f"use a channel count that is a multiple of {g}", show=c)
     for name, t in (("weight", _optional(xs, 1)), ("bias", _optional(xs, 2))):
@@ -269,7 +271,7 @@ def prelu(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
         ctx.fail("weight-shape", f"expects a 0-D or 1-D weight, got {fmt_shape(w)}")
     n = w[0] if w else 1
     c = x[1] if len(x) >= 2 else 1
-    if not (isinstance(n, int) and n == 1):
+    if not (same(n, c) or ctx.decide(eq(n, c), prefer=True) or ctx.decide(eq(n, 1), prefer=False)):
         _match(ctx, n, c, "weight-shape", f"has {fmt(n)} weights for {fmt(c)} channels (expected 1 or {fmt(c)})")
     return x
 

@@ -22,7 +22,7 @@ takes dim 0 or -1 where torch treats it as 1-D):
   input and indices broadcast except at dim, whose size is the indices'.
 - Index values are data, not shapes, except that no index fits an empty dim: a non-empty
   index into a dim of size 0 is an error whatever its values.  A symbolic index (or output)
-  size that may be 0 is taken as non-empty (shapeplan then asks for the dim to be >= 1).
+  size that may be 0 is a case of its own.
 - topk(k, dim=-1): 0 <= k <= the dim's size (a 0-d tensor: k <= 1); the output's dim is k.
   topk and sort return (values, indices) in torch: the op's output is values (indices
   have the same shape); emitted code indexes ``[0]``.
@@ -69,9 +69,14 @@ _signed_list.__name__ = "integer or list of integers"
 with_schema(_signed_list, {"anyOf": [SIGNED_SCHEMA, {"type": "array", "items": SIGNED_SCHEMA, "maxItems": 64}]})
 
 
+def _maybe_empty(ctx: RuleCtx, shape: Shape) -> bool:
+    """Is a size of ``shape`` 0 (a symbolic size that may be 0 is a case of its own)?"""
+    return any(not surely_positive(d) and ctx.decide(eq(d, 0), prefer=False) for d in shape)
+
+
 def nonempty_index(ctx: RuleCtx, index: Shape, n: Dim, what: str) -> None:
     """No index fits an empty dim: a non-empty index needs ``n >= 1``."""
-    if any(isinstance(d, int) and d == 0 for d in index) or surely_positive(n):
+    if surely_positive(n) or _maybe_empty(ctx, index):
         return
     if isinstance(n, int):
         ctx.fail("index", f"indexes {what} of size 0 (every index is out of bounds)", hint="make that dim non-empty")
@@ -167,7 +172,7 @@ def gather(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """torch.gather(input, dim, index): index's shape."""
     x, index = xs
     d = norm_dim(a["dim"], len(x), ctx)
-    if any(isinstance(s, int) and s == 0 for s in index):
+    if _maybe_empty(ctx, index):
         return index
     if max(len(index), 1) != max(len(x), 1):
         ctx.fail("rank", f"index {fmt_shape(index)} must have as many dims as the input {fmt_shape(x)}")

@@ -3,13 +3,10 @@ maximum, minimum), cat / stack, and the matrix products (matmul, mm, bmm).
 
 Broadcasting (NumPy's rule, as torch's ``infer_size``): shapes are aligned on the right; a
 pair of sizes ``(a, b)`` is fine when ``a == b`` or either is 1, and the result is the
-non-1 size.  With symbolic sizes the engine's conditions are conjunctions of ``ge`` / ``eq``
-/ ``dvd``, so "a == b or b == 1" cannot be stated when ``b`` may or may not be 1.
-shapeplan's reading: **a symbolic size is never treated as the broadcast 1**.  A concrete 1
-broadcasts against anything; any other pair must be equal (an ``eq`` requirement).  So
-``(N, 3, H, W) + (N, 3, 5, 5)`` requires ``H == 5`` and ``W == 5``; torch would also accept
-``H == 1`` there, which shapeplan reports as an error.  Where shapeplan says "valid" the
-output shape is exactly torch's; it only over-reports at symbolic sizes equal to 1.
+non-1 size.  A symbolic size that may be 1 is a question for the analysis
+(:meth:`RuleCtx.decide`): the sizes where it is 1 are a case of their own, with the output
+torch gives there, and elsewhere the pair must be equal.  So ``(N, 3, H, W) + (N, 3, 5, 5)``
+is valid where ``H == 5`` and where ``H == 1`` (output ``(N, 3, 5, W)``...), exactly as torch.
 
 cat follows ``torch.cat``: ranks equal, every dim but ``dim`` equal, no 0-d tensors.  torch's
 legacy rule that skips 1-D empty tensors (shape ``(0,)``) is modelled for concrete shapes;
@@ -49,25 +46,22 @@ def surely_positive(d: Dim) -> bool:
 
 
 def broadcast_pair(ctx: RuleCtx, a: Dim, b: Dim, where: str, hint: str | None = None) -> Dim:
-    """The broadcast of two sizes, requiring what torch requires (symbolic sizes: never 1)."""
-    if same(a, b):
+    """The broadcast of two sizes, as torch computes it: a size of 1 takes the other (a
+    symbolic size that may be 1 splits the analysis into that case and the rest)."""
+    if same(a, b) or (isinstance(b, int) and b == 1):
         return a
-    if isinstance(a, int) and isinstance(b, int):
-        if a == 1:
-            return b
-        if b == 1:
-            return a
-    elif a == 1:
+    if isinstance(a, int) and a == 1:
         return b
-    elif b == 1:
+    if ctx.decide(eq(a, b), prefer=True):  # equal as functions of the size, or where they are equal
         return a
-    both = isinstance(a, int) and isinstance(b, int)
+    if ctx.decide(eq(a, 1), prefer=False):
+        return b
+    if ctx.decide(eq(b, 1), prefer=False):
+        return a
     ctx.require(
         eq(a, b), "broadcast",
-        f"cannot broadcast {where}: sizes {fmt(a)} and {fmt(b)} "
-        + ("differ and neither is 1" if both else "must be equal (a symbolic size is not taken as the broadcast 1)"),
-        hint=hint or "broadcast sizes must be equal, or one of them 1 "
-                     "(shapeplan treats a symbolic size as not 1)",
+        f"cannot broadcast {where}: sizes {fmt(a)} and {fmt(b)} differ and neither is 1",
+        hint=hint or "broadcast sizes must be equal, or one of them 1",
         show=norm(a - b),
     )
     return b if isinstance(b, int) else a

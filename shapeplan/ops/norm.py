@@ -12,7 +12,8 @@ accepts the input (eval mode, as a network is checked):
   a non-empty input needs C == num_features too, and without it torch needs more than one
   spatial element: prod(spatial) != 1.  Affine needs N >= 1 and num_features >= 1 (torch
   fails with an IndexError on an empty weight).
-- GroupNorm: rank >= 2, C % num_groups == 0, C == num_channels when affine, and
+- GroupNorm: rank >= 2, C >= 1 and every spatial dim >= 1 (only the batch may be empty),
+  C % num_groups == 0, C == num_channels when affine, and
   N * (C // num_groups) * prod(spatial) != 1 (torch checks this even in eval mode).
 - LayerNorm / RMSNorm: the trailing dims equal normalized_shape (non-empty).
 - LocalResponseNorm: rank >= 3; CrossMapLRN2d: 4-D with C >= 1.
@@ -26,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..core.bounds import surely_nonnegative
 from ..core.conditions import dvd, eq, ge
 from ..core.dims import Dim, Shape, floordiv, fmt, norm, prod
 from .ctx import ArgError, RuleCtx
@@ -48,6 +50,13 @@ def _more_than_one(ctx: RuleCtx, factors: Sequence[Dim], what: str, hint: str) -
     total = prod(factors)
     ctx.require(ge(total, 2), "single-value", f"needs more than 1 {what}, but there is {fmt(total)}",
                 hint=hint, show=total)
+
+
+def non_empty(ctx: RuleCtx, dims: Sequence[Dim], what: str, hint: str) -> None:
+    """Each of ``dims`` is >= 1 (torch's group_norm: C > 0 and HxW > 0), unless it surely is."""
+    for d in dims:
+        if not surely_nonnegative(norm(d - 1)):
+            ctx.require(ge(d, 1), "empty", f"needs a non-empty {what}, but it is {fmt(d)}", hint=hint, show=d)
 
 
 def _features_match(ctx: RuleCtx, c: Dim, nf: Dim, param: str) -> None:
@@ -155,6 +164,12 @@ def _group_count(a: dict[str, Any]) -> Dim:
     return norm(2 * a["num_channels"]) if a["affine"] else 0
 
 
+def group_norm_non_empty(ctx: RuleCtx, x: Shape) -> None:
+    """torch's native_group_norm: C > 0 and HxW > 0 (only the batch may be empty)."""
+    non_empty(ctx, [x[1]], "channel dim", "group normalisation needs at least one channel")
+    non_empty(ctx, x[2:], "spatial dim", "group normalisation needs every spatial dim >= 1 (only the batch may be 0)")
+
+
 @op(
     "GroupNorm",
     Param("num_groups", int_t(1)),
@@ -172,6 +187,7 @@ def group_norm(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
         ctx.fail("groups", f"num_channels={nc} must be divisible by num_groups={g}",
                  hint="choose num_groups dividing num_channels", param="num_groups")
     c = x[1]
+    group_norm_non_empty(ctx, x)
     ctx.require(dvd(c, g), "groups", f"the input's {fmt(c)} channels are not divisible by num_groups={g}",
                 hint=f"use a channel count that is a multiple of {g}", show=c)
     if a["affine"]:

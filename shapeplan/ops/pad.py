@@ -3,24 +3,27 @@
 
 ``pad`` lists (left, right) pairs starting from the LAST dim.  Each padded dim of size ``n``
 becomes ``n + left + right``.  torch's rules (CPU, checked against torch over all small sizes
-and pads):
+and pads, torch 2.14.1):
 
 - any mode: ``len(pad)`` even and at most twice the input's rank;
 - constant: any rank; each crop must fit (see :mod:`.padding`);
 - reflect / replicate / circular: ``len(pad)`` is 2, 4 or 6 (k padded dims) and the input is
   (k+1)-D or (k+2)-D (batched); ``value`` must be None or 0;
-- reflect / replicate: every non-batch dim non-empty (the batch may be 0), reflect pads smaller
-  than the size, every padded output size >= 0, and at least ONE padded output size >= 1
-  (torch checks "out_h >= 1 or out_w >= 1", so an empty output passes);
+- reflect / replicate: every non-batch dim non-empty (the batch may be 0);
+- replicate: every padded output size >= 1;
+- reflect: pads smaller than the size, every padded output size >= 0, and at least ONE padded
+  output size >= 1 (the CPU kernel checks "out_h >= 1 or out_w >= 1", so an output with one
+  empty padded dim passes; the meta kernel needs every one >= 1, as for replicate);
 - circular: the input, after cropping, is wrapped at most once (see :mod:`.padding`).
 
 ``F.pad``'s amounts may be size expressions, of either sign (a traced UNet pads by
 ``diff // 2`` where ``diff`` is a difference of sizes); :mod:`.padding` states the same rules
 for them as plain inequalities.
 
-One documented reading: where two or more padded output sizes are symbolic and none is surely
->= 1, shapeplan needs each of them >= 1 (torch needs one), since a condition here is a
-single inequality.  This only matters with negative pads, at sizes giving an empty output.
+One documented reading: for reflect, where two or more padded output sizes are symbolic and
+none is surely >= 1, shapeplan needs each of them >= 1 (torch needs one), since a condition
+here is a single inequality.  This only matters with negative pads, at sizes giving an empty
+output.
 CircularPad modules also check the rank before padding.
 """
 
@@ -78,6 +81,13 @@ def pad_shape(ctx: RuleCtx, x: Shape, pad: Sequence[Dim], mode: str, value: floa
             ctx.require(ge(x[d], 1), "empty", f"{mode} padding needs a non-empty dim {d}, but it is {fmt(x[d])}",
                         show=x[d])
         padded = [out[d] for d in dims]
+        if mode == "replicate":  # torch 2.14: every padded output dim >= 1
+            for d in dims:
+                if not _surely_ge(out[d], 1):
+                    ctx.require(ge(out[d], 1), "pad-too-large",
+                                f"replicate padding needs every padded output dim >= 1, but dim {d} is {fmt(out[d])}",
+                                hint="crop less", show=out[d])
+            return tuple(out)
         for d in dims:
             if not _surely_ge(out[d], 0):
                 ctx.require(ge(out[d], 0), "pad-too-large",

@@ -14,8 +14,8 @@ side leaves less than the other side's pad, it raises when it detects that the c
 itself (a contiguous input) and otherwise silently reads overlapping memory.  shapeplan reads
 that region as invalid.
 
-What the whole padded tensor needs (reflect/replicate: no empty non-batch dim, an output
-with at least one padded dim >= 1) is stated by the caller, which sees all dims.
+What the whole padded tensor needs (reflect/replicate: no empty non-batch dim; replicate:
+every padded output dim >= 1; reflect: at least one) is stated by the caller, which sees all dims.
 
 Pads may be symbolic (``F.pad(x, [d // 2, d - d // 2])`` with ``d`` a difference of sizes, of
 either sign).  The rules above are then stated as plain inequalities, without min/max:

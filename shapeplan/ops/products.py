@@ -4,16 +4,16 @@ expands to its shape), mv, outer, dot.  (matmul, mm and bmm are in merge.py.)
 torch's checks: the factors' ranks (mat 2-D, batch 3-D, vec 1-D), equal inner sizes, equal
 batch counts (baddbmm, addbmm: no broadcasting of the batch), and the added ``input`` expands to
 the product's shape (it may have fewer dims, or 1s, but never makes the result grow).  As for
-broadcasting, a symbolic size is never taken as the 1 that expands.  addmv is its own: input
+broadcasting, a symbolic size that may be 1 is a case of its own.  addmv is its own: input
 0-D or 1-D with 1 or n elements; an empty mat gives the input's shape (torch resizes the
-output to it), and a symbolic mat size that may be 0 is required to be >= 1.
+output to it).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..core.conditions import eq, ge
+from ..core.conditions import eq
 from ..core.dims import Dim, Shape, fmt, fmt_shape, norm, prod
 from .compare import expand_to
 from .ctx import RuleCtx
@@ -80,15 +80,11 @@ def addmv(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
         ctx.fail("rank", f"input must be 0-D or 1-D, got {fmt_shape(x)}")
     _inner(ctx, m, v, m[1], v[0])
     numel = prod(x)
-    if not (isinstance(numel, int) and numel == 1):
+    if not (same(numel, m[0]) or ctx.decide(eq(numel, m[0]), prefer=True) or ctx.decide(eq(numel, 1), prefer=False)):
         _equal(ctx, numel, m[0], "addmv", f"input {fmt_shape(x)} must have 1 or {fmt(m[0])} elements (the rows of "
                                           f"mat {fmt_shape(m)})")
-    if any(isinstance(d, int) and d == 0 for d in m):
+    if any(not surely_positive(d) and ctx.decide(eq(d, 0), prefer=False) for d in m):
         return x  # torch resizes the output to the input's shape when mat is empty
-    for d in m:
-        if not surely_positive(d):
-            ctx.require(ge(d, 1), "addmv", f"mat {fmt_shape(m)} must not be empty (torch then returns the input's "
-                        "shape, which shapeplan does not model)", show=d)
     return (m[0],)
 
 

@@ -11,10 +11,9 @@ needs nothing and gives ``C*H*W``.  shapeplan does not track strides: ``view`` a
 tensor's size and stride") but is reported valid here; ``reshape`` is always safe.
 
 squeeze: a dim is removed only when its size is 1, so with a symbolic size the output rank
-would depend on the input size.  shapeplan's reading, stated as a requirement so that a
-"valid" verdict is always exact: ``squeeze()`` without ``dim`` keeps symbolic dims and
-requires them to be >= 2 (the classic batch-of-one bug: ``x.squeeze()`` also drops ``N`` at
-``N == 1``); ``squeeze(dim)`` naming a symbolic dim removes it and requires it to be 1.
+depends on the input size: the sizes where it is 1 are a case of their own
+(:meth:`RuleCtx.decide`), where the dim is dropped (the classic batch-of-one bug:
+``x.squeeze()`` also drops ``N`` at ``N == 1``, which ``check`` reports as a warning).
 """
 
 from __future__ import annotations
@@ -269,21 +268,7 @@ def squeeze(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """torch.squeeze(input, dim=None): drop size-1 dims (all of them, or those named)."""
     x, dim = xs[0], a["dim"]
     if dim is None:
-        out = []
-        for i, s in enumerate(x):
-            if isinstance(s, int):
-                if s != 1:
-                    out.append(s)
-                continue
-            if _surely_at_least_2(s):
-                out.append(s)
-                continue
-            ctx.require(ge(s, 2), "squeeze-symbolic",
-                        f"squeezes every size-1 dim, and dim {i} ({fmt(s)}) would be dropped when it is 1, "
-                        "changing the output rank", hint=_squeeze_hint(x),
-                        show=s)
-            out.append(s)
-        return tuple(out)
+        return tuple(s for s in x if not ctx.decide(eq(s, 1), prefer=False))
     dims = (dim,) if isinstance(dim, int) else dim
     wrapped = [norm_dim(d, len(x), ctx) for d in dims]
     seen: set[int] = set()
@@ -293,33 +278,8 @@ def squeeze(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
         seen.add(w)
     if not x:
         return ()
-    drop = set()
-    for w in wrapped:
-        s = x[w]
-        if isinstance(s, int):
-            if s == 1:
-                drop.add(w)
-            continue
-        ctx.require(eq(s, 1), "squeeze-symbolic",
-                    f"squeezes dim {w}, of size {fmt(s)}: it is removed only when it is 1",
-                    hint="make that dim 1 (e.g. with a global pool), or do not squeeze it", show=s)
-        drop.add(w)
+    drop = {w for w in wrapped if ctx.decide(eq(x[w], 1), prefer=False)}
     return tuple(s for i, s in enumerate(x) if i not in drop)
-
-
-def _surely_at_least_2(s: sympy.Expr) -> bool:
-    """A size that is >= 2 at every input size (``2*H``, ``C*H + 1``); False when unsure."""
-    if (s - 2).is_nonnegative:
-        return True
-    c, rest = s.as_coeff_Mul()
-    return bool(c.is_Integer and int(c) >= 2 and rest.is_positive and rest.is_integer)
-
-
-def _squeeze_hint(x: Shape) -> str:
-    ones = [i for i, s in enumerate(x) if isinstance(s, int) and s == 1]
-    if not ones:
-        return "name the dims to squeeze with dim: ..., or drop the squeeze"
-    return f"name the dims to squeeze: dim: {ones[0] if len(ones) == 1 else ones}"
 
 
 @op("unsqueeze", Param("dim", _INT))

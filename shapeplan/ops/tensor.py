@@ -257,13 +257,12 @@ def expand_shape(ctx: RuleCtx, x: Shape, sizes: tuple[Dim, ...]) -> Shape:
         s = x[i - lead]
         if (isinstance(t, int) and t == -1) or same(s, t):
             out.append(s)
-        elif isinstance(s, int) and s == 1:
+        elif ctx.decide(eq(s, 1), prefer=False):
             need(ctx, t, 0, "expand", f"size {fmt(t)} at index {i} must not be negative", show=t, param="size")
             out.append(t)
         else:
             ctx.require(eq(s, t), "expand",
-                        f"cannot expand dim {i - lead} of size {fmt(s)} to {fmt(t)} (only a dim of 1 stretches; "
-                        "shapeplan takes a symbolic size as not 1)",
+                        f"cannot expand dim {i - lead} of size {fmt(s)} to {fmt(t)} (only a dim of 1 stretches)",
                         hint="expand only dims of size 1, or use -1 to keep a dim", show=s, param="size")
             out.append(t)
     return tuple(out)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from ..analysis.domain import Domain
+from ..analysis.domain.domain import Domain
 from ..core.dims import free_symbols
 from ..core.errors import InputError
 from . import _font

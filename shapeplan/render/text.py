@@ -6,9 +6,10 @@ from collections.abc import Mapping, Sequence
 
 import sympy
 
-from ..analysis.check import Report, shape_text
-from ..analysis.costs import DTYPES, Costs, LayerCost, subst
-from ..analysis.receptive import Window
+from ..analysis.costs.records import Costs, LayerCost, subst
+from ..analysis.costs.tables import DTYPES
+from ..analysis.receptive.axis import Window
+from ..analysis.report import Report, shape_text
 from ..core.dims import Shape, fmt, norm, prod, sym
 from ..core.errors import Diagnostic
 

@@ -1,8 +1,7 @@
 """einsum, F.scaled_dot_product_attention, nn.MultiheadAttention and the matrix products
 (addmm, baddbmm, addbmm, addmv, addr, mv, outer, dot) against torch at random shapes and
 arguments, including the ones where torch raises; the symbolic rule is checked at the same
-sizes (it may over-report only where a symbolic size is 1, shapeplan's reading of
-broadcasting)."""
+sizes."""
 
 from __future__ import annotations
 
@@ -58,8 +57,7 @@ def check(op: str, shapes: Sequence[Sequence[int]], args: Sequence[Any] = (), kw
     assert got == want, f"{src} at {[tuple(s) for s in shapes]}: predicted {got}, torch {want}"
     sym_shapes, env = symbolize(shapes, mask, shared)
     got_sym = predict_symbolic(op, sym_shapes, env, args, kwargs)
-    if got_sym != want:
-        assert got_sym is None and 1 in env.values(), f"{src} at {sym_shapes} {env}: symbolic {got_sym}, torch {want}"
+    assert got_sym == want, f"{src} at {sym_shapes} {env}: symbolic {got_sym}, torch {want}"
     return want
 
 

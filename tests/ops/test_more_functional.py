@@ -21,8 +21,7 @@ SHAPE = st.lists(st.integers(0, 4), max_size=4)
 
 
 def check(op: str, shapes: Sequence[Sequence[int]], args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None,
-          dtypes: Sequence[Any] | None = None, mask: Sequence[Sequence[bool]] | None = None,
-          one_overreport: bool = False) -> Any:
+          dtypes: Sequence[Any] | None = None, mask: Sequence[Sequence[bool]] | None = None) -> Any:
     kwargs = kwargs or {}
     want = torch_shape(op, [s if len(s) else [()] for s in shapes], args, kwargs, dtypes=dtypes)  # type: ignore[misc]
     got = predict(op, shapes, args, kwargs)
@@ -30,8 +29,7 @@ def check(op: str, shapes: Sequence[Sequence[int]], args: Sequence[Any] = (), kw
     assert got == want, f"{src} at {[tuple(s) for s in shapes]}: predicted {got}, torch {want}"
     sym_shapes, env = symbolize(shapes, mask)
     got_sym = predict_symbolic(op, sym_shapes, env, args, kwargs)
-    excused = one_overreport and got_sym is None and 1 in env.values()  # a symbolic size is never taken as 1
-    assert got_sym == want or excused, f"{src} at {sym_shapes} {env}: symbolic {got_sym}, torch {want}"
+    assert got_sym == want, f"{src} at {sym_shapes} {env}: symbolic {got_sym}, torch {want}"
     return want
 
 
@@ -60,7 +58,7 @@ def test_rms_norm(shape: list[int], k: int, weight: bool, data: Any) -> None:
 @settings(max_examples=150, deadline=None)
 @given(SHAPE, st.sampled_from([[], [1], [2], [3], [1, 3]]), st.data())
 def test_prelu(shape: list[int], weight: list[int], data: Any) -> None:
-    check("prelu", [shape, weight], mask=data.draw(mask_of([shape, weight])), one_overreport=True)
+    check("prelu", [shape, weight], mask=data.draw(mask_of([shape, weight])))
 
 
 @settings(max_examples=150, deadline=None)

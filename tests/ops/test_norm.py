@@ -115,6 +115,9 @@ def test_group_norm_examples() -> None:
     assert check("GroupNorm", [(1, 3)], (2, 4), {"affine": False}) is None
     assert check("GroupNorm", [(2, 6, 3)], (2, 4), {"affine": False}) == (2, 6, 3)
     assert check("GroupNorm", [(4,)], (1, 4)) is None
+    assert check("GroupNorm", [(2, 0, 3)], (1, 0), {"affine": False}) is None  # C > 0 (torch 2.14)
+    assert check("GroupNorm", [(2, 4, 0)], (2, 4)) is None  # HxW > 0 (torch 2.14)
+    assert check("GroupNorm", [(0, 4, 3)], (2, 4)) == (0, 4, 3)  # an empty batch is fine
     assert predict("GroupNorm", [(2, 4)], (3, 4)) is None  # constructor: 4 % 3
     with pytest.raises(ArgError):
         predict("GroupNorm", [(2, 4)], (0, 4))

@@ -413,7 +413,10 @@ def test_group_norm_examples() -> None:
     assert check("group_norm", [(2, 4), (2, 2)], (2,)) is None
     assert check("group_norm", [(2, 4)], (3,)) is None
     assert check("group_norm", [(1, 2)], (2,)) is None  # one value per group
-    assert check("group_norm", [(2, 0, 3)], (2,)) == (2, 0, 3)
+    # torch 2.14.1 on CPU: "Expected number of channels to be greater than 0" (2.13 returned (2, 0, 3))
+    assert check("group_norm", [(2, 0, 3)], (2,)) is None
+    assert check("group_norm", [(2, 2, 0)], (2,)) is None  # "Expected HxW to be greater than 0"
+    assert check("group_norm", [(0, 2, 3)], (2,)) == (0, 2, 3)  # an empty batch is fine
     assert check("group_norm", [(2, 4)], (0,)) is None
 
 

@@ -17,14 +17,46 @@ from ...ops import REGISTRY, OpSpec
 
 # constructor parameters that torch stores as tensors: present or not
 _TENSOR_FLAGS = {"bias", "weight"}
+# what an uninitialised Lazy module infers from its first input, by the class it becomes
+_LAZY_AUTO = {"Conv1d": "in_channels", "Conv2d": "in_channels", "Conv3d": "in_channels",
+              "ConvTranspose1d": "in_channels", "ConvTranspose2d": "in_channels", "ConvTranspose3d": "in_channels",
+              "Linear": "in_features", "BatchNorm1d": "num_features", "BatchNorm2d": "num_features",
+              "BatchNorm3d": "num_features", "InstanceNorm1d": "num_features", "InstanceNorm2d": "num_features",
+              "InstanceNorm3d": "num_features"}
+
+
+def _lazy_target(m: Any) -> str | None:
+    """The torch.nn class an uninitialised Lazy module becomes at its first forward, or None."""
+    import torch.nn as nn
+    from torch.nn.modules.lazy import LazyModuleMixin
+
+    if not isinstance(m, LazyModuleMixin) or not m.has_uninitialized_params():
+        return None
+    target = getattr(type(m), "cls_to_become", None)
+    name = getattr(target, "__name__", "")
+    if type(m) is not getattr(nn, type(m).__name__, None) or name not in _LAZY_AUTO:
+        return None
+    return name
+
+
+def is_leaf_module(m: Any) -> bool:
+    """A torch.nn module class (one layer, not traced through: it has a rule, or a clear "no
+    rule" error).  Containers and user classes, even subclasses of torch.nn ones, are traced
+    through."""
+    import torch.nn as nn
+
+    cls = type(m)
+    if cls in (nn.Sequential, nn.ModuleList, nn.ModuleDict):
+        return False
+    return getattr(nn, cls.__name__, None) is cls
 
 
 def _torch_nn_class(m: Any) -> OpSpec:
     import torch.nn as nn
 
-    name = type(m).__name__
+    name = _lazy_target(m) or type(m).__name__
     spec = REGISTRY.get(name)
-    if spec is None or spec.kind != "module" or getattr(nn, name, None) is not type(m):
+    if spec is None or spec.kind != "module" or (name == type(m).__name__ and getattr(nn, name, None) is not type(m)):
         raise InputError(
             f"no shape rule for module {type(m).__module__}.{type(m).__qualname__}",
             code="unsupported-module",
@@ -34,10 +66,13 @@ def _torch_nn_class(m: Any) -> OpSpec:
 
 
 def module_kwargs(m: Any) -> tuple[str, dict[str, Any]]:
-    """(op name, constructor keyword arguments) of a torch.nn module instance."""
+    """(op name, constructor keyword arguments) of a torch.nn module instance.  An uninitialised
+    Lazy module is the module it becomes, with its inferred argument ``auto`` (what its first
+    forward does)."""
     import torch
 
     spec = _torch_nn_class(m)
+    lazy = _lazy_target(m)
     kwargs: dict[str, Any] = {}
     for p in spec.params:
         if not hasattr(m, p.name):
@@ -50,6 +85,8 @@ def module_kwargs(m: Any) -> tuple[str, dict[str, Any]]:
         elif isinstance(v, tuple):
             v = [list(x) if isinstance(x, tuple) else x for x in v]
         kwargs[p.name] = v
+    if lazy is not None:
+        kwargs[_LAZY_AUTO[lazy]] = "auto"
     return spec.name, kwargs
 
 
@@ -87,7 +124,7 @@ def flat_features(layers: Any, input_shape: Sequence[int | str]) -> Dim:
     Computed statically from the shape rules; the modules are not run.
     """
     from ...analysis.check import run_check
-    from ..yaml.loader import load_dict
+    from ..yaml.network import load_dict
 
     mods = _flatten_modules(layers)
     if not mods:

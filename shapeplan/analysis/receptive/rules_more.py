@@ -1,7 +1,7 @@
-"""Receptive-field rules of the newer ops (see :mod:`shapeplan.analysis.receptive` for the
-conventions): reordering and indexing (roll, flip, gather, sort, movedim, ...), sliding
-blocks (unfold, fold), attention (scaled_dot_product_attention, MultiheadAttention, einsum),
-matrix products (addmm, baddbmm, ...), functional convs, elementwise and creation ops.
+"""Receptive-field rules of the newer ops (see :mod:`.axis` for the conventions): reordering
+and indexing (roll, flip, gather, sort, movedim, ...), sliding blocks (unfold, fold),
+attention (scaled_dot_product_attention, MultiheadAttention, einsum), matrix products (addmm,
+baddbmm, ...), functional convs, elementwise and creation ops.
 
 - Ops that move elements along a dim holding an input axis (roll, flip, gather, cumsum,
   fold, ...): the window has no closed form there (unknown); along other dims the axes stay.
@@ -10,8 +10,6 @@ matrix products (addmm, baddbmm, ...), functional convs, elementwise and creatio
   credits each element with its block's window.
 - Attention: each output row reads its query row and every key and value (S mixed).
 - Creation ops read no input value ({}); elementwise ops merge their inputs' windows.
-
-:data:`ALL_RULES` is the base table plus these (what :mod:`shapeplan.analysis.costs` uses).
 """
 
 from __future__ import annotations
@@ -22,35 +20,13 @@ from typing import Any
 
 import sympy
 
-from ..core.dims import Shape, floordiv
-from ..ops.compare import ELEMENTWISE
-from ..ops.create import CREATION, LIKE
-from .receptive import (
-    RULES,
-    Axis,
-    Rule,
-    State,
-    Unknown,
-    _broadcast,
-    _const,
-    _conv,
-    _conv_transpose,
-    _drop_dims,
-    _first_only,
-    _functional_norm,
-    _identity,
-    _last,
-    _matmul,
-    _n,
-    _per_dim,
-    _reduce,
-    _shift,
-    _transpose,
-    merge,
-    mix,
-    reshape,
-    slide,
-)
+from ...core.dims import Shape, floordiv
+from ...ops.compare import ELEMENTWISE
+from ...ops.create import CREATION, LIKE
+from .axis import Axis, Rule, State, Unknown, broadcast, last_dims, merge, mix, num, per_dim, shift, slide
+from .rules_layout import _const, _first_only, _identity, _transpose, reshape
+from .rules_mix import _drop_dims, _functional_norm, _matmul, _reduce
+from .rules_window import _conv, _conv_transpose
 
 # --------------------------------------------------------------------------- reordering and indexing
 
@@ -70,7 +46,7 @@ def _scramble(dims_of: Callable[[Mapping[str, Any], Shape], list[int] | None]) -
         if (dims is None or dims) and any(ax.pos is None or dims is None or ax.pos in dims
                                           for ax in states[0].values()):
             raise Unknown("elements move along a dim that holds an input axis")
-        return _shift(states[0], len(out) - len(xs[0]))
+        return shift(states[0], len(out) - len(xs[0]))
 
     return rule
 
@@ -119,13 +95,13 @@ def _repeat_interleave(states: list[dict[str, Axis]], xs: list[Shape], out: Shap
     x, r = xs[0], a["repeats"]
     if a["dim"] is None and len(x) != 1:
         return _scramble(lambda a, x: None)(states, xs, out, a)
-    return _per_dim(states[0], x, [(a["dim"] or 0) % len(x)],
-                    lambda ax, i, size: replace(ax, jump=_n(ax.jump * sympy.Rational(1, r))))
+    return per_dim(states[0], x, [(a["dim"] or 0) % len(x)],
+                    lambda ax, i, size: replace(ax, jump=num(ax.jump * sympy.Rational(1, r))))
 
 
 def _movedim(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
-    from ..ops.ctx import RuleCtx
-    from ..ops.index import move_order
+    from ...ops.ctx import RuleCtx
+    from ...ops.index import move_order
 
     order = move_order(RuleCtx(), len(xs[0]), a["source"], a["destination"])
     return _moved(states[0], {p: i for i, p in enumerate(order)}, ())
@@ -148,7 +124,7 @@ def _im2col(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mappi
     combined, as by the matmul that follows an unfold in practice)."""
     x = xs[0]
     k, d, p, s = a["kernel_size"], a["dilation"], a["padding"], a["stride"]
-    slid = _per_dim(states[0], x, _last(x, 2), lambda ax, i, size: slide(ax, d[i] * (k[i] - 1) + 1, s[i], p[i]))
+    slid = per_dim(states[0], x, last_dims(x, 2), lambda ax, i, size: slide(ax, d[i] * (k[i] - 1) + 1, s[i], p[i]))
     grid = (*out[:-1], *(floordiv(n + 2 * p[i] - d[i] * (k[i] - 1) - 1, s[i]) + 1 for i, n in enumerate(x[-2:])))
     return reshape(slid, grid, out)  # (N, C*kh*kw, bh, bw) -> (N, C*kh*kw, L)
 
@@ -158,7 +134,7 @@ def _tensor_unfold(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a
     x = xs[0]
     if not x:
         return states[0]
-    return _per_dim(states[0], x, [a["dimension"] % len(x)], lambda ax, i, n: slide(ax, a["size"], a["step"], 0))
+    return per_dim(states[0], x, [a["dimension"] % len(x)], lambda ax, i, n: slide(ax, a["size"], a["step"], 0))
 
 
 # --------------------------------------------------------------------------- attention and products
@@ -226,20 +202,20 @@ def _added(product: Rule) -> Rule:
 
     def rule(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
         prod_state = product(states[1:], xs[1:], out, a)
-        return _broadcast([prod_state or {}, states[0]], [out, xs[0]], out)
+        return broadcast([prod_state or {}, states[0]], [out, xs[0]], out)
 
     return rule
 
 
 def _outer(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
-    return merge([states[0], _shift(states[1], 1)])
+    return merge([states[0], shift(states[1], 1)])
 
 
 def _addbmm(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
     b1, b2 = xs[1], xs[2]
     prod_state = _matmul(states[1:], [b1, b2], (b1[0], b1[1], b2[2]), a)
     summed = _drop_dims(prod_state or {}, (b1[0], b1[1], b2[2]), [0])
-    return _broadcast([summed, states[0]], [out, xs[0]], out)
+    return broadcast([summed, states[0]], [out, xs[0]], out)
 
 
 def _with_weight_kernel(inner: Rule) -> Rule:
@@ -295,7 +271,7 @@ def _diff(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping
     d = a["dim"] % len(x)
     if len(xs) > 1:
         return _scramble(lambda a, x: [d])(states[:1], xs[:1], out, a)
-    return _per_dim(states[0], x, [d], lambda ax, i, size: slide(ax, a["n"] + 1, 1, 0))
+    return per_dim(states[0], x, [d], lambda ax, i, size: slide(ax, a["n"] + 1, 1, 0))
 
 
 def _everything(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
@@ -313,6 +289,4 @@ MORE_RULES: dict[str, Rule] = {
     # sizes from arguments or another tensor's shape: no input value is read
     **dict.fromkeys((*CREATION, *LIKE), _const),
 }
-ALL_RULES: dict[str, Rule] = {**RULES, **MORE_RULES}
-
-__all__ = ["ALL_RULES", "MORE_RULES"]
+__all__ = ["MORE_RULES"]

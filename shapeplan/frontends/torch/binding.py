@@ -1,0 +1,97 @@
+"""A traced call's arguments, split into the op's tensor inputs and its parameters."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from ...ops import OpSpec
+from .tables import HARMLESS, OPERATORS
+from .values import TensorValue, Unsupported
+
+
+def bind_call(spec: OpSpec, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[TensorValue],
+                                                                                               dict[str, Any]]:
+    """Split a call's arguments into tensor inputs and the op's parameters, by name where
+    the function has a Python signature, else by position (tensors first, then the op's
+    parameters in torch's order)."""
+    sig = _signature(fn)
+    inputs: list[TensorValue] = []
+    params: dict[str, Any] = {}
+    if sig is not None:
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError as e:
+            raise Unsupported("bad-argument", f"{spec.name}: {e}") from None
+        items = list(bound.arguments.items())
+        for i, (pname, value) in enumerate(items):
+            if value is None and spec.param(pname) is None and any(isinstance(v, TensorValue) for _, v in items[i + 1:]):
+                later = next(k for k, v in items[i + 1:] if isinstance(v, TensorValue))
+                raise Unsupported("unsupported-argument", f"{spec.name} with {pname}=None but a tensor {later}: "
+                                                          "shapeplan passes optional tensors by position")
+            _take(spec, pname, value, sig.parameters[pname].default, inputs, params)
+        return inputs, params
+    pos = list(args)
+    kwargs = dict(kwargs)
+    if spec.call_style == "list":
+        first = pos.pop(0) if pos else kwargs.pop("tensors", [])
+        inputs = [t for t in first if isinstance(t, TensorValue)]
+        if len(inputs) != len(first):
+            raise Unsupported("unsupported-argument", f"{spec.name} of a list that holds non-tensors")
+    elif spec.call_style == "method_star":
+        if pos and isinstance(pos[0], TensorValue):
+            inputs.append(pos.pop(0))
+        first_param = spec.params[0].name
+        if first_param in kwargs:
+            params[first_param] = kwargs.pop(first_param)
+        else:
+            params[first_param] = list(pos[0]) if len(pos) == 1 and isinstance(pos[0], (list, tuple)) else pos
+        pos = []
+    else:
+        hi = spec.n_inputs[1]
+        while pos and isinstance(pos[0], TensorValue) and (hi is None or len(inputs) < hi):
+            inputs.append(pos.pop(0))
+    names = [p.name for p in spec.params if p.name not in params]
+    if len(pos) > len(names):
+        raise Unsupported("bad-argument", f"{spec.name} takes {len(names)} arguments besides its tensors, "
+                                          f"got {len(pos)}")
+    for pname, value in zip(names, pos):
+        _take(spec, pname, value, inspect.Parameter.empty, inputs, params)
+    for pname, value in kwargs.items():
+        _take(spec, pname, value, inspect.Parameter.empty, inputs, params)
+    return inputs, params
+
+
+def _take(spec: OpSpec, pname: str, value: Any, default: Any, inputs: list[TensorValue],
+          params: dict[str, Any]) -> None:
+    if isinstance(value, TensorValue):
+        if spec.param(pname) is not None:
+            raise Unsupported("unsupported-argument", f"{spec.name}: a tensor as {pname!r} (a size or number "
+                                                      "is expected)")
+        inputs.append(value)
+        return
+    if spec.param(pname) is not None:
+        params[pname] = value
+        return
+    if pname in HARMLESS or value is None or (default is not inspect.Parameter.empty and _equal(value, default)):
+        return
+    raise Unsupported("unsupported-argument", f"{spec.name}: argument {pname}={value!r} has no rule")
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - tensors and other odd defaults
+        return False
+
+
+def _signature(fn: Any) -> inspect.Signature | None:
+    if fn is None or fn in OPERATORS or not inspect.isfunction(fn):
+        return None
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in sig.parameters.values()):
+        return None
+    return sig
