@@ -59,6 +59,9 @@ class PointOracle:
     def decide(self, cond: Any, prefer: bool | None = None) -> bool:
         return bool(cond.holds_at(self.env))
 
+    def assume(self, cond: Any) -> None:
+        pass
+
 
 def apply_rule(op: str, shapes: Sequence[Sequence[Any]], args: Sequence[Any] = (),
                kwargs: Mapping[str, Any] | None = None,

@@ -21,7 +21,10 @@ layers:
 
 def test_add_of_branches_that_never_agree_suggests_padding() -> None:
     rep = shapeplan.check(NET.replace("MERGE", "add"))
-    errs = [d for d in rep.errors if d.layer == "merge"]
+    # the branches agree nowhere; torch broadcasts only at H = W = 3 (where b is 1x1): every
+    # size the merge removes is explained, with the edit that makes the branches agree
+    assert str(rep.domain) == "N >= 1, H = 3, W = 3"
+    errs = [d for d in rep.diagnostics if d.layer == "merge"]
     assert errs and all("set b padding=1" in (d.hint or "") for d in errs)
     fixed = shapeplan.check(NET.replace("MERGE", "add").replace("kernel_size: 3}", "kernel_size: 3, padding: 1}"))
     assert fixed.ok and str(fixed.domain) == "N >= 1, H >= 1, W >= 1"

@@ -60,7 +60,8 @@ def analyse(net: Network, prop: Propagation, region: Region | None = None) -> tu
         try:
             new = apply_condition(boxes, c.cond)
         except (NotAnalysable, TooComplex):
-            residual.append(c.cond)
+            if c.cond not in residual:
+                residual.append(c.cond)
             continue
         names = sorted(free_symbols(c.cond.lhs) | free_symbols(c.cond.rhs), key=symbols.index)
         if not new:

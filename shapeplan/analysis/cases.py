@@ -112,10 +112,9 @@ def run_cases(net: Network, assign: Mapping[tuple[str, str], Any] | None = None)
             domain, diags = analyse(n, prop, start)
             cases.append(Case(start, n, prop, domain, prop.diagnostics + diags))
         for path in paths:
-            prop = path.result
-            assert prop is not None
-            domain, diags = analyse(n, prop, path.region)
-            cases.append(Case(path.region, n, prop, domain, prop.diagnostics + diags))
+            assert path.result is not None
+            domain, diags = analyse(n, path.result, path.region)
+            cases.append(Case(path.region, n, path.result, domain, path.result.diagnostics + diags))
     for r in net.alternatives:
         if isinstance(r, Refusal):
             region = _restrict(base, r.guard)

@@ -11,6 +11,7 @@ from ..core.ir import Network
 from .cases import Case, case_notes, main_case, run_cases
 from .domain.domain import Domain
 from .propagate import Propagation
+from .pyhints import python_hints
 from .report import LayerInfo, Report, shape_text
 
 
@@ -24,10 +25,10 @@ def run_check(net: Network, assign: Mapping[tuple[str, str], Any] | None = None,
     prop = main.propagation
     assert prop is not None and main.network is not None
     shown = main.network
-    diags = list(main.diagnostics)
+    diags = list(main.diagnostics) + case_notes(main, others, base)
     if fixits:
         diags = [_with_fixes(shown, prop, d, assign) for d in diags]
-    diags += case_notes(main, others, base)
+    diags = python_hints(shown, prop, diags)
     domain = Domain.union(main.domain.symbols, [c.domain for c in cases], main.domain.bounds)
     order = {layer.name: i for i, layer in enumerate(shown.layers)}
     return Report(shown, _layers(shown, prop, order), sorted(diags, key=_diag_order(order)), domain, prop, others)
@@ -48,7 +49,7 @@ def _with_fixes(net: Network, prop: Propagation, d: Diagnostic,
                 assign: Mapping[tuple[str, str], Any] | None) -> Diagnostic:
     from .fixit import MERGE_CODES, merge_fixes
 
-    if d.severity != "error" or d.code not in MERGE_CODES:
+    if d.severity == "warning" or d.code not in MERGE_CODES:
         return d
     fixes = merge_fixes(net, prop, d, lambda n, a: run_check(n, {**(assign or {}), **a}))
     if not fixes:

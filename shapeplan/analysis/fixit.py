@@ -75,7 +75,7 @@ def merge_fixes(net: Network, prop: Propagation, diag: Diagnostic,
                 rep = check(net, {(name, param): value})
             except Exception:  # noqa: BLE001 - an edit the rules refuse is simply not a fix
                 continue
-            if not rep.errors:
+            if not rep.errors and not any(d.layer == diag.layer and d.code in MERGE_CODES for d in rep.diagnostics):
                 shown: Any = str(value).lower() if isinstance(value, bool) else value
                 if isinstance(value, list) and len(set(value)) == 1:
                     shown = value[0]

@@ -160,6 +160,9 @@ def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None,
                          f"or keep the formula (`shapeplan emit` then uses torch's Lazy module, or a constructor "
                          f"argument for the input size)",
                 ))
+        if oracle is not None:  # later questions are asked only where this layer runs
+            for req in ctx.requirements:
+                oracle.assume(req.cond)
         for req in ctx.requirements:
             param = req.param or _CODE_PARAM.get(req.code)
             c = Constraint(req.cond, layer.name, layer.op, req.code, f"{label} {req.message}", req.hint,

@@ -17,15 +17,36 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Generic, TypeVar
 
 from ..core.conditions import Cond, negate
+from ..core.dims import free_symbols
 from ..core.sets import TooComplex, USet
 from .domain.boxes import Box, apply_condition, base_box, subtract
 from .domain.quasi import NotAnalysable
 
-MAX_PATHS = 64  # a program that branches on sizes in more ways than this is not explored further
+MAX_PATHS = 256  # a program that branches on sizes in more ways than this is not explored further
 DENSITY_LIMIT = 1024  # sizes 1..this count when choosing the more common side of a decision
+
+
+BoxesKey = tuple[tuple[tuple[str, USet], ...], ...]
+
+
+def _key(boxes: Sequence[Box]) -> BoxesKey:
+    return tuple(tuple(b.items()) for b in boxes)
+
+
+@lru_cache(maxsize=1 << 16)
+def _apply(key: BoxesKey, cond: Cond) -> BoxesKey:
+    """apply_condition on boxes given as a hashable key (paths of a program share most of their
+    regions and questions, so most answers are remembered)."""
+    return _key(apply_condition([dict(b) for b in key], cond))
+
+
+@lru_cache(maxsize=1 << 16)
+def _subtract(key: BoxesKey, remove: BoxesKey) -> BoxesKey:
+    return _key(subtract([dict(b) for b in key], [dict(b) for b in remove]))
 
 
 @dataclass(frozen=True)
@@ -48,16 +69,21 @@ class Region:
 
     def split(self, cond: Cond) -> tuple[Region, Region]:
         """(the sizes where ``cond`` holds, the sizes where it does not)."""
-        from ..core.dims import free_symbols
-
         region = self.with_symbols(sorted(free_symbols(cond.lhs) | free_symbols(cond.rhs)))
+        same = {cond, Cond(cond.kind, cond.rhs, cond.lhs)} if cond.kind in ("eq", "ne") else {cond}
+        for c, truth in region.residual:  # asked before, outside the exact fragment
+            if c in same:
+                empty = Region(region.symbols, (), region.residual)
+                return (region, empty) if truth else (empty, region)
         try:
-            yes = apply_condition(list(region.boxes), cond)
-            no = subtract(region.boxes, yes)
+            key = _key(region.boxes)
+            yes = _apply(key, cond)
+            no = _subtract(key, yes)
         except (NotAnalysable, TooComplex):
             return (Region(region.symbols, region.boxes, (*region.residual, (cond, True))),
                     Region(region.symbols, region.boxes, (*region.residual, (cond, False))))
-        return Region(region.symbols, tuple(yes), region.residual), Region(region.symbols, tuple(no), region.residual)
+        return (Region(region.symbols, tuple(dict(b) for b in yes), region.residual),
+                Region(region.symbols, tuple(dict(b) for b in no), region.residual))
 
     def with_symbols(self, names: Sequence[str]) -> Region:
         """The same sizes, over more symbols (a size a layer argument names: every positive
@@ -94,13 +120,17 @@ class Region:
 
 @dataclass
 class Decider:
-    """The size questions of one run: answered, or decided by the run's script."""
+    """The size questions of one run: answered, or decided by the run's script.
+
+    ``region``: the sizes of this run's path (its decisions); ``alive``: those of them where
+    the program has not failed yet (:meth:`assume`), which is where a question is asked."""
 
     region: Region
     script: tuple[bool, ...] = ()
     taken: list[bool] = field(default_factory=list)
     path: list[tuple[Cond, bool]] = field(default_factory=list)
     pending: list[tuple[bool, ...]] = field(default_factory=list)
+    alive: Region | None = None
 
     def decide(self, cond: Cond, prefer: bool | None = None) -> bool:
         """The truth of ``cond`` on this run.  ``prefer``: the side to follow first when
@@ -108,13 +138,11 @@ class Decider:
         decided = cond.concrete()
         if decided is not None:
             return decided
-        yes, no = self.region.split(cond)
-        if no.empty:
-            self.region = yes
-            return True
-        if yes.empty:
-            self.region = no
-            return False
+        alive = self.alive if self.alive is not None else self.region
+        yes, no = alive.split(cond)
+        if no.empty or yes.empty:  # the same answer wherever the program still runs
+            self.alive = yes if no.empty else no
+            return no.empty
         k = len(self.taken)
         if k < len(self.script):
             answer = self.script[k]
@@ -123,8 +151,24 @@ class Decider:
             self.pending.append((*self.taken, not answer))
         self.taken.append(answer)
         self.path.append((cond, answer))
-        self.region = yes if answer else no
+        self.alive = yes if answer else no
+        path_yes, path_no = self.region.split(cond)
+        self.region = path_yes if answer else path_no
         return answer
+
+    def assume(self, cond: Cond) -> None:
+        """Keep only the sizes where ``cond`` holds (a layer's requirement: sizes where the
+        program already failed take no later branch).  Never a decision point; a condition
+        outside the exact fragment is not used."""
+        if cond.concrete() is not None:
+            return
+        alive = (self.alive if self.alive is not None else self.region).with_symbols(
+            sorted(free_symbols(cond.lhs) | free_symbols(cond.rhs)))
+        try:
+            yes = _apply(_key(alive.boxes), cond)
+        except (NotAnalysable, TooComplex):
+            return
+        self.alive = Region(alive.symbols, tuple(dict(b) for b in yes), alive.residual)
 
     def guard(self) -> tuple[Cond, ...]:
         """The conditions that define this run's path, as conditions that hold on it."""
@@ -148,10 +192,11 @@ class TooManyPaths(Exception):
     """The program branches on sizes in more than MAX_PATHS ways."""
 
 
-def explore(run: Callable[[Decider], T], region: Region, max_paths: int = MAX_PATHS,
+def explore(run: Callable[[Decider], T], region: Region, max_paths: int | None = None,
             catch: tuple[type[BaseException], ...] = ()) -> list[Path[T]]:
     """Run ``run`` once per path through its size decisions, the common side first.  An
     exception of a type in ``catch`` ends its path (kept, with the path's region)."""
+    max_paths = MAX_PATHS if max_paths is None else max_paths
     paths: list[Path[T]] = []
     todo: list[tuple[bool, ...]] = [()]
     while todo:

@@ -75,6 +75,13 @@ class Report:
         out.update({k: r.shape for k, r in case.propagation.results.items()})
         return out
 
+    def outputs_at(self, /, **sizes: int) -> list[Shape | None]:
+        """The network's output shapes (formulas) in the case these sizes fall in."""
+        case = self.case_at(**sizes)
+        net = case.network if case is not None and case.network is not None else self.network
+        shapes = self.shapes_at(**sizes)
+        return [shapes.get(o) for o in net.outputs]
+
     @property
     def total_params(self) -> Dim:
         return norm(sum((li.params or 0 for li in self.layers), 0))

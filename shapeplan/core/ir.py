@@ -72,6 +72,7 @@ class Network:
     input_locs: Mapping[str, Location] = field(default_factory=dict, compare=False, repr=False)
     guard: tuple[Cond, ...] = ()
     alternatives: tuple[Network | Refusal, ...] = field(default=(), compare=False)
+    origin: str = "yaml"  # "torch": read from an nn.Module (diagnostics then speak Python)
 
     @cached_property
     def graph(self) -> nx.DiGraph:

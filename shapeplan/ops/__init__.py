@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from . import (  # noqa: F401  (imported for their registrations)
     activation,
+    advanced_index,
     attention,
     compare,
     conv,
+    conv_functional,
     create,
-    fconv,
     functional,
     index,
     linear,

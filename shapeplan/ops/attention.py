@@ -14,8 +14,11 @@ scale=None, enable_gqa=False): query (..., L, E), key (..., S, E), value (..., S
 least 2-D, no mask together with ``is_causal``.  torch 2.14 then returns early, checking
 nothing more, when L is 0 or value is empty:
 the output is then (*query.shape[:-1], Ev) (a symbolic L or value size that may be 0 is a
-case of its own).  An attn_mask of fewer than 2 dims
-is reported invalid: torch accepts it or not depending on its kernel choice.  Otherwise torch computes
+case of its own).  An attn_mask of fewer than 2 dims, or of more dims than the scores
+``q @ k^T``, is reported invalid: torch accepts it or not (and may grow the output) depending
+on its kernel choice.  So are a key and a value of different sequence lengths, which torch's
+CPU flash kernel accepts where it is chosen (no mask or a 2-D / 4-D one, no dropout, equal
+batch, heads and head dims) and its math path refuses.  Otherwise torch computes
 ``softmax(q @ k^T + mask) @ v``: the batch dims of q and k broadcast, then with v's; the mask
 (at least 2-D) expands to (..., L, S) without growing it; with ``enable_gqa`` (3-D and more) the heads (dim -3) of key and value divide
 the query's (and are not 0).  Output (..., L, Ev).
@@ -196,9 +199,10 @@ def scaled_dot_product_attention(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any
         else ()
     if len(xs) == 4:
         mask = xs[3]
-        if len(mask) < 2:  # torch takes it or not depending on its kernel choice (IndexError in the flash checks)
-            ctx.fail("rank", f"attn_mask {fmt_shape(mask)} has fewer than 2 dims, which shapeplan does not model",
-                     hint="give the mask as (L, S) or (..., L, S)")
+        if len(mask) < 2 or len(mask) > len(batch) + 2:  # torch's answer then depends on its kernel choice
+            ctx.fail("rank", f"attn_mask {fmt_shape(mask)} has fewer than 2 dims, or more than the scores "
+                             f"{fmt_shape((*batch, q[-2], k[-2]))}, which shapeplan does not model",
+                     hint="give the mask as (L, S) or (..., L, S), with no more dims than query @ key^T")
         expand_to(ctx, mask, (*batch, q[-2], k[-2]), "attn_mask")
     out_batch = broadcast_shapes(ctx, [batch, v[:-2]], "the batch dims of the scores and value") \
         if batch or len(v) > 2 else ()

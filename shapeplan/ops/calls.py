@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .params import REQUIRED, TorchName
+from .params import REQUIRED, TENSOR, TorchName
 from .registry import OpSpec, Param, _default
 
 
@@ -62,6 +62,10 @@ def _index(spec: OpSpec) -> str:
 
 def _function_source(spec: OpSpec, inputs: Sequence[str], args: Mapping[str, Any],
                      kw: Sequence[tuple[str, Any]]) -> str:
+    if spec.call_style == "index":  # x[..., idx, :]: the index tensors are inputs 1.. in order
+        tensors = iter(inputs[1:])
+        items = [next(tensors) if i == TENSOR else py_value(i) for i in args[spec.params[0].name]]
+        return f"{inputs[0]}[{', '.join(items) if items else '()'}]"
     if spec.call_style == "getitem":
         index = args[spec.params[0].name]
         text = ", ".join(py_value(i) for i in index) if index else "()"

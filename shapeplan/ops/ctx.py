@@ -37,6 +37,8 @@ class Oracle(Protocol):
 
     def decide(self, cond: Cond, prefer: bool | None = None) -> bool: ...
 
+    def assume(self, cond: Cond) -> None: ...
+
 
 @dataclass
 class RuleCtx:
@@ -47,13 +49,14 @@ class RuleCtx:
 
     def decide(self, cond: Cond, prefer: bool | None = None) -> bool:
         """Does ``cond`` hold?  For a rule whose output changes with the answer (a size that
-        may be 1 broadcasts; ``squeeze`` drops it).  Without an oracle (a shape computed
-        outside an analysis) the answer is ``prefer``, else False: the generic case."""
+        may be 1 broadcasts; ``squeeze`` drops it).  ``prefer``: the side to follow first.
+        Without an oracle (a shape computed outside an analysis) the answer is False: no
+        special case is taken, and the rule states what it then requires."""
         known = cond.concrete()
         if known is not None:
             return known
         if self.oracle is None:
-            return bool(prefer)
+            return False
         return self.oracle.decide(cond, prefer)
 
     def require(

@@ -211,17 +211,11 @@ def _addmm(ctx: RuleCtx, bias: Shape, m1: Shape, m2: Shape) -> Shape:
 
 
 def _fusable(ctx: RuleCtx, bias: Shape) -> bool:
-    """torch's ``bias.dim() == 1 or bias.squeeze().dim() == 1``.  Where a symbolic size of the
-    bias decides it, that size is required to be >= 2 (shapeplan's reading: not 1)."""
+    """torch's ``bias.dim() == 1 or bias.squeeze().dim() == 1`` (a symbolic size that may be 1
+    is a case of its own)."""
     if len(bias) == 1:
         return True
-    literal = sum(1 for d in bias if isinstance(d, int) and d != 1)
-    symbolic = [d for d in bias if not isinstance(d, int)]
-    if literal <= 1:
-        for d in symbolic:
-            need(ctx, d, 2, "bias-shape", f"the bias {fmt_shape(bias)} has the size {fmt(d)}, which decides how "
-                                          "torch adds it when it is 1; shapeplan takes it as not 1", show=d)
-    return literal + len(symbolic) == 1
+    return sum(1 for d in bias if not ctx.decide(eq(d, 1), prefer=False)) == 1
 
 
 def _add_in_place(ctx: RuleCtx, out: Shape, bias: Shape) -> None:
@@ -229,7 +223,7 @@ def _add_in_place(ctx: RuleCtx, out: Shape, bias: Shape) -> None:
     if len(bias) > len(out):
         ctx.fail("bias-shape", f"cannot add the bias {fmt_shape(bias)} to the output {fmt_shape(out)} in place")
     for b, o in zip(bias, out[len(out) - len(bias):], strict=True):
-        if not (isinstance(b, int) and b == 1):
+        if not ctx.decide(eq(b, 1), prefer=False):
             _match(ctx, b, o, "bias-shape", f"cannot add the bias {fmt_shape(bias)} to the output {fmt_shape(out)}")
 
 

@@ -32,6 +32,7 @@ class Solve:
 
 
 AUTO = Auto()
+TENSOR = "tensor"  # in an advanced index: the place of an index tensor (an input of the op)
 SOLVE = Solve()
 REQUIRED: Any = object()
 

@@ -33,7 +33,7 @@ class Param:
 Rule = Callable[[RuleCtx, list[Shape], dict[str, Any]], Shape]
 ParamCount = Callable[[dict[str, Any]], Dim]
 CallStyle = Literal["args", "list", "method", "method_star", "star", "positional", "params_first", "getitem",
-                    "parameter", "buffer"]
+                    "index", "parameter", "buffer"]
 
 
 @dataclass(frozen=True)

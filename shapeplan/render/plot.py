@@ -88,6 +88,12 @@ def domain_grid(domain: Domain, symbols: Sequence[str], lo: int = 1, hi: int = 1
     def env(i: int, j: int) -> dict[str, int]:
         return {syms[0]: rows[i], syms[1]: cols[j]} if len(syms) == 2 else {syms[0]: cols[j]}
 
+    if domain.pieces:  # a union of cases: each piece draws its own part
+        for piece in domain.pieces:
+            part = domain_grid(piece, syms, lo, hi).valid
+            grid = [[a or b for a, b in zip(r1, r2)] for r1, r2 in zip(grid, part)]
+        return DomainGrid(syms, vals, grid, tuple(s for s in domain.symbols if s not in syms), str(domain))
+
     residual_syms: set[str] = set()
     for c in domain.residual:
         residual_syms |= free_symbols(c.lhs) | free_symbols(c.rhs)

@@ -5,10 +5,9 @@ linear with their tensor weights, and sizes given as sympy expressions (narrow, 
 expand, view, F.pad, F.interpolate), at random arguments and shapes including those where
 torch raises.  The symbolic rule is checked at the same sizes.
 
-The one documented reading excused here (as in test_merge): a symbolic size is never taken as
-the 1 that broadcasts or stretches, so where a symbolized size is 1 the symbolic rule may say
-"invalid" where torch works (expand, pow's broadcast, linear's bias), and only there.  And one
-torch bug: ``x.expand(0, -2)`` returns a tensor of shape (0, -2), which shapeplan calls invalid.
+A symbolized size of 1 is checked like any other: the rule's case for it (a size of 1
+broadcasts or stretches) must give torch's answer.  One torch bug is excused:
+``x.expand(0, -2)`` returns a tensor of shape (0, -2), which shapeplan calls invalid.
 """
 
 from __future__ import annotations
@@ -39,15 +38,6 @@ Shape = tuple[int, ...]
 N, C, H, W = sym("N"), sym("C"), sym("H"), sym("W")
 
 
-def ones_excuse(shapes: Sequence[Sequence[int]], mask: Sequence[Sequence[bool]] | None) -> Callable[[Any, Any], bool]:
-    """The symbolic rule may say invalid where torch works when a symbolized size is 1."""
-    def excuse(got: Any, want: Any) -> bool:
-        return got is None and want is not None and any(
-            v == 1 and (mask is None or m) for i, s in enumerate(shapes)
-            for v, m in zip(s, mask[i] if mask is not None else [True] * len(s)))
-    return excuse
-
-
 def negative_size(got: Any, want: Any) -> bool:
     """torch returned a tensor with a negative size (``expand(0, -2)``: its numel is 0, so
     nothing checks it); shapeplan says invalid there."""
@@ -56,8 +46,8 @@ def negative_size(got: Any, want: Any) -> bool:
 
 def check1(op: str, shapes: Sequence[Sequence[int]], args: Sequence[Any] = (),
            kwargs: dict[str, Any] | None = None) -> Shape | None:
-    """``check`` with every size >= 1 symbolized, excusing the symbolic reading of 1s."""
-    return check(op, shapes, args, kwargs, sym_excuse=ones_excuse(shapes, None))
+    """``check`` with every size >= 1 symbolized."""
+    return check(op, shapes, args, kwargs)
 
 
 def torch_or_none(f: Callable[[], Any]) -> Shape | None:
@@ -277,16 +267,14 @@ def test_expand(shape: Shape, data: Any) -> None:
     if not sizes:
         return
     mask = data.draw(mask_for([shape]))
-    ones = ones_excuse([shape], mask)
-    check("expand", [shape], (sizes,), mask=mask, excuse=negative_size,
-          sym_excuse=lambda got, want: negative_size(got, want) or ones(got, want))
+    check("expand", [shape], (sizes,), mask=mask, excuse=negative_size, sym_excuse=negative_size)
 
 
 @settings(max_examples=150, deadline=None)
 @given(shapes_st(max_rank=3, max_size=3), shapes_st(max_rank=4, max_size=3), st.data())
 def test_expand_as(a: Shape, b: Shape, data: Any) -> None:
     mask = data.draw(mask_for([a, b]))
-    check("expand_as", [a, b], mask=mask, sym_excuse=ones_excuse([a, b], mask))
+    check("expand_as", [a, b], mask=mask)
 
 
 def test_expand_examples() -> None:
@@ -298,7 +286,7 @@ def test_expand_examples() -> None:
     assert check1("expand", [(1,)], ([0],)) == (0,)
     assert check1("expand", [(1,)], ([-2],)) is None
     assert check1("expand", [(2, 1)], ([2, 3],)) == (2, 3)
-    assert predict_symbolic("expand", [["N", "H"]], {"N": 2, "H": 1}, ([2, 3],)) is None  # the documented reading
+    assert predict_symbolic("expand", [["N", "H"]], {"N": 2, "H": 1}, ([2, 3],)) == (2, 3)  # H == 1 stretches
     with pytest.raises(ArgError):
         predict("expand", [(1,)], ([],))  # x.expand() is not a valid call
     # sizes from other tensors' sizes (sympy), as x.expand(n, -1, h, w)
@@ -350,7 +338,7 @@ def test_pow(a: Shape, b: Shape, data: Any) -> None:
                      mask=data.draw(mask_for([a]))) == a
         return
     mask = data.draw(mask_for([a, b]))
-    check("pow", [a, b], mask=mask, sym_excuse=ones_excuse([a, b], mask))
+    check("pow", [a, b], mask=mask)
 
 
 def test_pow_arity() -> None:
@@ -439,7 +427,7 @@ def test_batch_norm(shape: Shape, data: Any) -> None:
     if data.draw(st.booleans()):
         kwargs["momentum"] = 0.5
     mask = data.draw(mask_for(shapes))
-    check("batch_norm", shapes, (), kwargs, mask=mask, sym_excuse=ones_excuse(shapes, mask))
+    check("batch_norm", shapes, (), kwargs, mask=mask)
 
 
 def test_batch_norm_examples() -> None:
@@ -501,7 +489,7 @@ def test_linear(x: Shape, data: Any) -> None:
         rank = data.draw(st.integers(0, 3))
         shapes.append(tuple(data.draw(st.sampled_from(dims)) for _ in range(rank)))
     mask = data.draw(mask_for(shapes))
-    check("linear", shapes, mask=mask, sym_excuse=ones_excuse(shapes, mask))
+    check("linear", shapes, mask=mask)
 
 
 def test_linear_examples() -> None:

@@ -125,7 +125,7 @@ def disagreements(rep: Any, sizes: Mapping[str, Any]) -> list[str]:
             continue
         want = [tuple(s) for _, s in res["outputs"]]
         try:
-            got: list[Any] = [None if s is None else tuple(evaluate(d, env) for d in s) for s in rep.outputs]
+            got: list[Any] = [None if s is None else tuple(evaluate(d, env) for d in s) for s in rep.outputs_at(**env)]
         except Exception as e:  # noqa: BLE001 - an output shape that cannot be evaluated is a disagreement too
             got = [f"<cannot evaluate: {type(e).__name__}: {e}>"]
         if got != want:

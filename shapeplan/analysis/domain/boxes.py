@@ -116,6 +116,8 @@ def apply_condition(boxes: list[Box], cond: Cond) -> list[Box]:
             if new:
                 out.append({**box, s: new})
         return out
+    if cond.kind == "ge":
+        return _product_at_least(boxes, cond)
     pf = _product_form(cond)
     if pf is None:
         raise NotAnalysable("a relation between several symbols")
@@ -158,6 +160,50 @@ def apply_condition(boxes: list[Box], cond: Cond) -> list[Box]:
                     out.append(cand)
                     _check_box_count(out)
     return out
+
+
+def _product_at_least(boxes: list[Box], cond: Cond) -> list[Box]:
+    """``c * prod_i phi_i(x_i) + d >= 0`` with c > 0 and factors >= 0 on each box (the "more than
+    one value per channel" checks of the norms: ``(H//2)*(W//2) >= 2``): the box minus the
+    finitely many factor values whose product is too small."""
+    expr = norm(cond.lhs - cond.rhs)
+    if isinstance(expr, int):
+        return boxes if expr >= 0 else []
+    d, rest = expr.as_coeff_Add()
+    coeff, factors = rest.as_coeff_mul()
+    if not (d.is_Integer and coeff.is_Integer and int(coeff) > 0):
+        raise NotAnalysable("a relation between several symbols")
+    need = -(int(d) // int(coeff))  # prod >= ceil(-d / c)
+    groups: dict[str, Any] = {}
+    for f in factors:
+        syms = free_symbols(f)
+        if len(syms) != 1:
+            raise NotAnalysable("a relation between several symbols")
+        (name,) = syms
+        groups[name] = norm(groups.get(name, 1) * f)
+    names = sorted(groups)
+    if need <= 0 or need > 64:
+        if need <= 0 and all(_nonnegative(b, names, groups) for b in boxes):
+            return boxes
+        raise NotAnalysable("a relation between several symbols")
+    out: list[Box] = []
+    for box in boxes:
+        if not _nonnegative(box, names, groups):
+            raise NotAnalysable("a product of sizes that may be negative")
+        small: list[Box] = []  # where the product is below `need`: a factor is 0, or all are small
+        for name in names:
+            small.append({**box, name: box[name] & univariate(Cond("eq", groups[name], 0), name, box[name].min() or 1)})
+        for values in itertools.product(range(1, need), repeat=len(names)):
+            if math.prod(values) < need:
+                small.append({**box, **{n: box[n] & univariate(Cond("eq", groups[n], v), n, box[n].min() or 1)
+                                        for n, v in zip(names, values)}})
+        out += subtract([box], [b for b in small if all(b.values())])
+        _check_box_count(out)
+    return out
+
+
+def _nonnegative(box: Box, names: Sequence[str], groups: Mapping[str, Any]) -> bool:
+    return all(not (box[n] & univariate(Cond("ge", -1, groups[n]), n, box[n].min() or 1)) for n in names)
 
 
 def _check_box_count(boxes: list[Box]) -> list[Box]:

@@ -97,10 +97,9 @@ class Domain:
     def smallest(self) -> dict[str, int] | None:
         """The smallest valid sizes (the box with the smallest largest size first), or None."""
         if self.pieces:
-            found = [f for p in self.pieces if (f := p.smallest()) is not None]
-            key = [s for s in self.symbols]
-            return min(found, key=lambda e: (max(e.values(), default=0), sum(e.values()), [e.get(k) for k in key]),
-                       default=None)
+            smallest = [f for p in self.pieces if (f := p.smallest()) is not None]
+            return min(smallest, key=lambda e: (max(e.values(), default=0), sum(e.values()),
+                                                [e.get(k, 0) for k in self.symbols]), default=None)
         for box in sorted(self.boxes, key=lambda b: box_key(b, self.symbols)):
             mins = {s: box[s].min() for s in self.symbols}
             if not self.residual:

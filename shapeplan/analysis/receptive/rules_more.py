@@ -281,6 +281,7 @@ def _everything(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: M
 
 MORE_RULES: dict[str, Rule] = {
     "any": _any_all, "all": _any_all, "diff": _diff, "affine_grid": _everything,
+    "index": _scramble(lambda a, x: None),  # advanced indexing: positions are data
     "grid_sample": _scramble(lambda a, x: list(range(2, len(x)))),
     "subtract": _identity, "multiply": _identity, "divide": _identity,
     **_INDEX_RULES,

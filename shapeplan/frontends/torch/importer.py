@@ -206,7 +206,8 @@ def _network(name: str, run: _Run, guard: tuple[Any, ...], module: Any) -> Netwo
     if not outputs:
         raise InputError("the module returns no tensor", code="no-output",
                          hint="shapeplan follows the tensors the forward returns")
-    net = Network(name, interp.inputs, tuple(interp.layers), tuple(outputs), {}, None, guard=tuple(guard))
+    net = Network(name, interp.inputs, tuple(interp.layers), tuple(outputs), {}, None, guard=tuple(guard),
+                  origin="torch")
     notes = [d for d in interp.diags if d.severity != "error"] + _unused_modules(module, net)
     if notes:
         object.__setattr__(net, "_load_diagnostics", tuple(notes))
@@ -247,7 +248,9 @@ def _unused_modules(module: Any, net: Network) -> list[Diagnostic]:
     for qual, child in module.named_children():
         if qual in used:
             continue
-        count = sum(p.numel() for p in child.parameters())
+        from torch.nn.parameter import UninitializedParameter
+
+        count = sum(p.numel() for p in child.parameters() if not isinstance(p, UninitializedParameter))
         if count:
             out.append(Diagnostic("note", "unused-module",
                                   f"module {qual!r} ({type(child).__name__}, {count:,} parameters) is not used by "

@@ -23,14 +23,16 @@ from typing import Any
 import sympy
 
 from ...core.dims import Shape, floordiv, norm, valid_symbol_name
-from ...core.errors import Diagnostic, InputError
+from ...core.errors import Diagnostic, InputError, Location
 from ...core.ir import Layer
 from ...ops import REGISTRY, OpSpec
 from ...ops.ctx import ArgError, Oracle, RuleCtx, RuleError
+from ...ops.params import TENSOR
 from ...ops.registry import bind, resolve_auto
 from ..yaml.document import valid_layer_name
 from .binding import bind_call
 from .modules import module_kwargs
+from .sources import constructor_location
 from .tables import IDENTITY_METHODS, OPERATORS, SPECIAL_METHODS, describe_target, function_table, pieces_functions
 from .values import (
     SIZE_OPS,
@@ -60,6 +62,9 @@ def sanitize(name: str) -> str:
     return out if valid_layer_name(out) else "layer"
 
 
+# ops whose output holds booleans (a mask: indexing with it has a data-dependent size)
+_BOOL_OPS = frozenset({"gt", "lt", "ge", "le", "eq", "ne", "logical_and", "logical_or", "logical_not", "logical_xor",
+                       "isnan", "isinf", "isfinite"})
 # the functions themselves: torch.fx replaces the names in ``math`` while it traces
 _CEIL, _FLOOR = math.ceil, math.floor
 
@@ -90,6 +95,8 @@ class Interpreter:
         self.attrs: dict[str, TensorValue] = {}
         self.failures: dict[str, str] = {}  # layer -> why its shape could not be computed
         self.kept: list[Any] = []
+        self.bool_tensors: set[str] = set()  # layers known to hold booleans (masks)
+        self.node_loc: Location | None = None  # the user's line of the call being interpreted
         self.functions = function_table()
 
     # ------------------------------------------------------------------ names and layers
@@ -122,6 +129,8 @@ class Interpreter:
         if key not in self.attrs:
             self.kept.append(t)  # alive for the trace, so that its id stays its own
             self.attrs[key] = self.add_layer("constant", "Buffer", [], {"shape": list(t.shape)})
+            if str(t.dtype) == "torch.bool":
+                self.bool_tensors.add(self.attrs[key].name)
         return self.attrs[key]
 
     def shape(self, t: TensorValue) -> Shape:
@@ -131,10 +140,14 @@ class Interpreter:
             raise Unsupported("upstream", f"the shape of {t.name} is needed here, but it is unknown: {why}")
         return shape
 
-    def add_layer(self, name: str, op: str, inputs: Sequence[TensorValue], kwargs: Mapping[str, Any]) -> TensorValue:
+    def add_layer(self, name: str, op: str, inputs: Sequence[TensorValue], kwargs: Mapping[str, Any],
+                  locs: Mapping[str, Location] | None = None) -> TensorValue:
         spec = REGISTRY[op]
         clean = {k: plain(v) for k, v in kwargs.items()}
-        layer = Layer(self.unique(name), op, tuple(t.name for t in inputs), (), clean)
+        where = dict(locs or {})
+        if "" not in where and self.node_loc is not None:
+            where[""] = self.node_loc
+        layer = Layer(self.unique(name), op, tuple(t.name for t in inputs), (), clean, locs=where)
         self.layers.append(layer)
         shapes = [self.shapes.get(t.name) for t in inputs]
         out: Shape | None = None
@@ -142,16 +155,23 @@ class Interpreter:
             ins = [s for s in shapes if s is not None]
             try:
                 args = resolve_auto(spec, bind(spec, (), clean), ins)
-                out = tuple(norm(d) for d in spec.rule(RuleCtx(oracle=self.oracle), ins, args))
+                ctx = RuleCtx(oracle=self.oracle)
+                out = tuple(norm(d) for d in spec.rule(ctx, ins, args))
+                if self.oracle is not None:  # later branches are asked only where the layer runs
+                    for req in ctx.requirements:
+                        self.oracle.assume(req.cond)
             except (ArgError, RuleError) as e:
                 out = None  # `check` reports it with the full message
                 self.failures[layer.name] = f"{layer.name} ({op}) {e.message}"
         self.shapes[layer.name] = out
+        if op in _BOOL_OPS:
+            self.bool_tensors.add(layer.name)
         return TensorValue(layer.name)
 
     # ------------------------------------------------------------------ dispatch
 
     def node(self, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        self.node_loc = node.meta.get("sp_location")
         if node.op == "get_attr":
             return self.get_attr(node.target)
         if node.op == "call_module":
@@ -177,6 +197,8 @@ class Interpreter:
         if op == "Parameter" and not obj.requires_grad:
             kwargs["requires_grad"] = False
         t = self.add_layer(target, op, [], kwargs)
+        if obj.dtype == torch.bool:
+            self.bool_tensors.add(t.name)
         self.attrs[target] = t
         return t
 
@@ -196,7 +218,11 @@ class Interpreter:
         lo, hi = spec.n_inputs
         if len(tensors) < lo or (hi is not None and len(tensors) > hi):
             raise Unsupported("arity", f"module {node.target!r} ({op}) takes {lo}..{hi} tensors, got {len(tensors)}")
-        return self.add_layer(node.target, op, tensors, ctor)
+        built = constructor_location(self.module, node.target)
+        locs = {k: built for k in ctor} if built is not None else {}
+        if built is not None:
+            locs["module"] = built
+        return self.add_layer(node.target, op, tensors, ctor, locs)
 
     def call_method(self, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         name: str = node.target
@@ -401,6 +427,14 @@ class Interpreter:
             return self.piece(obj, index)
         if isinstance(obj, TensorValue):
             items = index if isinstance(index, tuple) else (index,)
+            tensors = [x for x in items if isinstance(x, TensorValue)]
+            if tensors:  # advanced indexing with index tensors
+                masks = [t.name for t in tensors if t.name in self.bool_tensors]
+                if masks:
+                    raise Unsupported("data-dependent", f"indexing with the boolean mask {masks[0]}: the result's "
+                                                        "size depends on the mask's values")
+                marks = [TENSOR if isinstance(x, TensorValue) else index_item(x) for x in items]
+                return self.add_layer(self.scoped(node, "index"), "index", [obj, *tensors], {"index": marks})
             return self.add_layer(self.scoped(node, "getitem"), "getitem", [obj],
                                   {"index": [index_item(x) for x in items]})
         if isinstance(obj, (tuple, list, Mapping)):

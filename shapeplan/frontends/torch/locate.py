@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import traceback
 from functools import cache
 from pathlib import Path
@@ -27,8 +28,25 @@ def _user_frames(frames: list[tuple[str, int]]) -> list[tuple[str, int]]:
     return [(f, n) for f, n in frames if not f.startswith(roots) and not f.startswith("<")]
 
 
+def caller_location(skip: int = 2) -> Location | None:
+    """The innermost line of the user's code on the current call stack (cheap: no traceback
+    is formatted)."""
+    roots = _library_roots()
+    frame = sys._getframe(skip)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not name.startswith(roots) and not name.startswith("<"):
+            return Location(name, frame.f_lineno)
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
 def node_location(node: Any) -> Location | None:
-    """The line of the user's Python code that made ``node`` (from fx's stack trace)."""
+    """The line of the user's Python code that made ``node`` (recorded by the tracer, or fx's
+    stack trace)."""
+    loc = node.meta.get("sp_location") if hasattr(node, "meta") else None
+    if loc is not None:
+        return loc  # type: ignore[no-any-return]
     trace = getattr(node, "stack_trace", None) or ""
     mine = _user_frames([(f, int(n)) for f, n in _FRAME.findall(trace)])
     if not mine:

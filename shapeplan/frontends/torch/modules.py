@@ -30,7 +30,7 @@ def _lazy_target(m: Any) -> str | None:
     import torch.nn as nn
     from torch.nn.modules.lazy import LazyModuleMixin
 
-    if not isinstance(m, LazyModuleMixin) or not m.has_uninitialized_params():
+    if not isinstance(m, LazyModuleMixin) or not m.has_uninitialized_params():  # type: ignore[misc]
         return None
     target = getattr(type(m), "cls_to_become", None)
     name = getattr(target, "__name__", "")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import sympy
 import torch
@@ -32,9 +32,16 @@ from ...core.dims import Shape, fmt
 from ...core.errors import Diagnostic
 from ...ops import REGISTRY
 from .interpreter import Interpreter
-from .locate import node_location
+from .locate import caller_location, node_location
 from .modules import is_leaf_module
 from .values import Extreme, Opaque, Pieces, SizeTest, TensorValue, Unsupported, is_symbolic, leaves
+
+
+class _ValuesIndices(NamedTuple):
+    """What torch.max(x, dim) returns: ``values`` (followed) and ``indices``."""
+
+    values: Any
+    indices: Any
 
 
 class Stop(Exception):
@@ -128,7 +135,7 @@ class LiveTracer(fx.Tracer):
 
     def __init__(self, interp: Interpreter, decider: Decider, inputs: Mapping[str, Shape], device: Any) -> None:
         super().__init__(autowrap_modules=(math,))
-        self.record_stack_traces = True
+        self.record_stack_traces = False  # the user's line is found by a cheap walk (caller_location)
         self.interp, self.decider, self.input_shapes = interp, decider, inputs
         self.device = device
         self.dtype = torch.get_default_dtype()
@@ -153,6 +160,7 @@ class LiveTracer(fx.Tracer):
         if kind == "call_function" and _inlinable(target):
             return target(*args, **kwargs)
         node = super().create_proxy(kind, target, args, kwargs, name, type_expr).node
+        node.meta["sp_location"] = caller_location()
         if kind == "placeholder":
             shape = self.input_shapes.get(str(target))
             if shape is None:
@@ -227,7 +235,7 @@ class LiveTracer(fx.Tracer):
             return tuple(TensorProxy(node, self, self.interp.piece(value, i)) for i in range(len(value.pieces)))
         if isinstance(value, Extreme):
             indices = TensorProxy(node, self, Opaque(f"the indices of {value.what}"))
-            return torch.return_types.max((TensorProxy(node, self, value.values), indices))
+            return _ValuesIndices(TensorProxy(node, self, value.values), indices)
         if isinstance(value, (tuple, list)):
             items = [self.wrap(self._item_node(node, i), v) if _needs_proxy(v) else self.wrap(node, v)
                      for i, v in enumerate(value)]
@@ -278,7 +286,7 @@ class LiveTracer(fx.Tracer):
     def iter(self, obj: fx.Proxy) -> Iterator[Any]:
         if isinstance(obj, TensorProxy):
             n = len(obj)
-            return (obj[i] for i in range(n))
+            return (obj[i] for i in range(n))  # type: ignore[index]
         raise Unsupported("symbolic-int", f"iterating over {obj}, whose length depends on the input size")
 
     def model_assert(self, condition: Any, message: Any = None) -> None:

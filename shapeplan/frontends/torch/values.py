@@ -227,8 +227,10 @@ def index_item(x: Any) -> Any:
         return "..."
     if isinstance(x, slice):
         parts = [x.start, x.stop, x.step]
-        if not all(p is None or (isinstance(p, int) and not isinstance(p, bool)) for p in parts):
-            raise Unsupported("unsupported-index", f"a slice with non-integer bounds {x}")
+        if not all(p is None or is_size(p) for p in parts):
+            raise Unsupported("unsupported-index", f"a slice with bounds that are not sizes: {x}")
+        if any(isinstance(p, sympy.Expr) for p in parts):
+            return slice(*parts)  # a size formula as a bound (x[:, :H]): the getitem op takes it as is
         text = ":".join("" if p is None else str(p) for p in parts[:2])
         return text + (f":{x.step}" if x.step is not None else "")
     raise Unsupported("unsupported-index", f"indexing a tensor with {type(x).__name__} (advanced indexing)")

@@ -1,5 +1,6 @@
-"""Functional convolutions, whose weights are tensor inputs: F.conv1d/2d/3d and
-F.conv_transpose1d/2d/3d (timm's Conv2dSame, StdConv2d, MixedConv2d, CondConv2d call them).
+"""The functional convolutions, whose weights are tensor inputs: F.conv1d/2d/3d and
+F.conv_transpose1d/2d/3d (timm's Conv2dSame, StdConv2d, MixedConv2d, CondConv2d and
+torchvision's video models call them).
 
 ``from: [x, weight]`` or ``[x, weight, bias]``.  The weight gives what the module's arguments
 give: conv ``(out_channels, in_channels/groups, *kernel)``, transposed conv
@@ -96,4 +97,4 @@ for _n in (1, 2, 3):
        Param("output_padding", ints_t(_n, 0), 0), Param("groups", int_t(1), 1), Param("dilation", ints_t(_n, 1), 1),
        n_inputs=(2, 3), torch_name=f"F.conv_transpose{_n}d", input_names=_INPUTS)(_convt_fn(_n))
 
-FCONV_OPS = tuple(f"{k}{n}d" for k in ("conv", "conv_transpose") for n in (1, 2, 3))
+FUNCTIONAL_CONV_OPS = tuple(f"{k}{n}d" for k in ("conv", "conv_transpose") for n in (1, 2, 3))
