@@ -15,7 +15,7 @@ from typing import Any
 
 from shapeplan.core.dims import evaluate, norm, sym
 from shapeplan.ops import REGISTRY
-from shapeplan.ops.calls import call_source
+from shapeplan.ops.calls import call_source, module_call_source
 from shapeplan.ops.ctx import ArgError, RuleCtx, RuleError
 from shapeplan.ops.registry import bind, resolve_auto
 
@@ -127,13 +127,15 @@ def torch_call_source(op: str, n_inputs: int, args: Sequence[Any] = (),
     bound = bind(spec, args, kwargs or {})
     names = [f"x{i}" for i in range(n_inputs)]
     if spec.kind == "module":  # eval mode: the SPEC's meaning of "valid"
-        return call_source(spec, names, bound) + ".eval()(" + ", ".join(names) + ")"
+        return module_call_source(spec, call_source(spec, names, bound) + ".eval()", names)
     return call_source(spec, names, bound)
 
 
 def torch_shape(op: str, shapes: Sequence[Sequence[int]], args: Sequence[Any] = (),
-                kwargs: Mapping[str, Any] | None = None, dtype: Any = None) -> tuple[int, ...] | None:
-    """Run the op in torch on zero tensors of these shapes: the output shape, or None if torch raises."""
+                kwargs: Mapping[str, Any] | None = None, dtype: Any = None,
+                dtypes: Sequence[Any] | None = None) -> tuple[int, ...] | None:
+    """Run the op in torch on zero tensors of these shapes (of ``dtype``, or ``dtypes[i]`` for
+    input i): the output shape, or None if torch raises."""
     import torch
     import torch.nn.functional as F
 
@@ -141,7 +143,7 @@ def torch_shape(op: str, shapes: Sequence[Sequence[int]], args: Sequence[Any] = 
     env: dict[str, Any] = {"torch": torch, "nn": torch.nn, "F": F}
     for i, s in enumerate(shapes):
         dims = tuple(s[0]) if len(s) == 1 and isinstance(s[0], (tuple, list)) else tuple(s)  # [()] is 0-d
-        env[f"x{i}"] = torch.zeros(dims, dtype=dtype or torch.float32)
+        env[f"x{i}"] = torch.zeros(dims, dtype=(dtypes[i] if dtypes and i < len(dtypes) else None) or dtype or torch.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

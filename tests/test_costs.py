@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 
 import shapeplan
 from shapeplan.analysis.costs.memory import peak
-from shapeplan.analysis.costs.tables import DTYPES, MACS
+from shapeplan.analysis.costs.tables import DTYPES, MACS, WEIGHTLESS_MACS
 from shapeplan.analysis.receptive.rules import RULES
 from shapeplan.analysis.receptive.rules_window import adaptive_window, transposed_taps
 from shapeplan.backends.emit import build
@@ -151,7 +151,7 @@ def test_every_weight_op_has_a_mac_rule_or_is_declared_free() -> None:
     zero = {f"{f}{n}d" for f in ("BatchNorm", "InstanceNorm") for n in (1, 2, 3)}
     zero |= {"GroupNorm", "LayerNorm", "RMSNorm", "PReLU", "Embedding", "Parameter"}
     weighted = {name for name, spec in REGISTRY.items() if spec.param_count is not None}
-    assert weighted - zero == set(MACS) - {"matmul", "mm", "bmm", "linear"}
+    assert weighted - zero == set(MACS) - WEIGHTLESS_MACS
 
 
 # --------------------------------------------------------------------------- MACs
@@ -209,6 +209,55 @@ def test_linear_and_matmul_macs_are_flop_counter_halved(data: st.DataObject) -> 
     assert rep.ok
     costs = rep.costs()
     assert costs.at(**{k: v for k, v in env.items() if k in costs.symbols})["l"].macs * 2 == torch_flops(fn, *xs)
+
+
+@SETTINGS
+@given(st.data())
+def test_attention_and_added_products_macs_are_flop_counter_halved(data: st.DataObject) -> None:
+    # (FlopCounterMode has no formula for addbmm: it counts 0, like for mv)
+    kind = data.draw(st.sampled_from(["MultiheadAttention", "scaled_dot_product_attention", "addmm", "baddbmm"]))
+    n, seq, s_, e = (data.draw(st.integers(1, 4)) for _ in range(4))
+    if kind == "MultiheadAttention":
+        h = data.draw(st.sampled_from([1, 2]))
+        kw: dict[str, Any] = {"embed_dim": 2 * e, "num_heads": h, "batch_first": data.draw(st.booleans()),
+                              "add_bias_kv": data.draw(st.booleans()), "add_zero_attn": data.draw(st.booleans())}
+        kd, vd = data.draw(st.sampled_from([(2 * e, 2 * e), (3, 5)]))
+        kw.update(kdim=kd, vdim=vd)
+        first = kw["batch_first"]
+        shapes = [[n, seq, 2 * e] if first else [seq, n, 2 * e], [n, s_, kd] if first else [s_, n, kd],
+                  [n, s_, vd] if first else [s_, n, vd]]
+        layer = {"name": "l", "op": kind, "from": ["q", "k", "v"], **kw}
+        module = torch.nn.MultiheadAttention(**kw, device="meta").eval()
+        fn: Any = lambda *xs: module(*xs)[0]  # noqa: E731
+    elif kind == "scaled_dot_product_attention":
+        ev = data.draw(st.integers(1, 4))
+        shapes = [[n, 2, seq, e], [n, 2, s_, e], [n, 2, s_, ev]]
+        layer = {"name": "l", "op": kind, "from": ["q", "k", "v"]}
+        fn = torch.nn.functional.scaled_dot_product_attention
+    else:
+        b = data.draw(st.integers(1, 3))
+        shapes = {"addmm": [[seq, e], [seq, s_], [s_, e]], "baddbmm": [[b, seq, e], [b, seq, s_], [b, s_, e]]}[kind]
+        layer = {"name": "l", "op": kind, "from": ["q", "k", "v"]}
+        fn = getattr(torch, kind)
+    rep = one_layer(layer, inputs=dict(zip("qkv", shapes)))
+    assert rep.ok, rep.diagnostics
+    xs = [torch.zeros(sh, device="meta") for sh in shapes]
+    with torch.no_grad():
+        assert rep.costs()["l"].macs * 2 == torch_flops(fn, *xs), (kind, shapes, layer)
+
+
+@SETTINGS
+@given(st.integers(1, 3), st.booleans(), st.integers(1, 2), st.integers(1, 3), st.integers(4, 7))
+def test_functional_conv_macs_are_flop_counter_halved(n: int, transposed: bool, g: int, k: int, size: int) -> None:
+    x = [2, 2 * g, *([size] * n)]
+    w = [2 * g, 3, *([k] * n)] if transposed else [3 * g, 2, *([k] * n)]
+    op = f"conv_transpose{n}d" if transposed else f"conv{n}d"
+    rep = one_layer({"name": "l", "op": op, "from": ["x", "w"], "groups": g, "stride": 2}, inputs={"x": x, "w": w})
+    assert rep.ok, rep.diagnostics
+    fn = getattr(torch.nn.functional, op)
+    want = torch_flops(lambda a, b: fn(a, b, groups=g, stride=2), torch.zeros(x, device="meta"),
+                       torch.zeros(w, device="meta"))
+    assert rep.costs()["l"].macs * 2 == want
 
 
 def test_flop_counter_ignores_what_the_docstring_says() -> None:

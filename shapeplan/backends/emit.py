@@ -22,7 +22,7 @@ from ..analysis.propagate import LayerResult, layer_order
 from ..core.dims import Dim, fmt, fmt_shape, free_symbols, sym
 from ..core.errors import ShapeError
 from ..core.ir import Network
-from ..ops.calls import call_source
+from ..ops.calls import call_source, module_call_source
 
 # attributes of nn.Module that a submodule must not shadow
 _MODULE_ATTRS = frozenset({
@@ -228,7 +228,7 @@ def _write_layer(body: _Body, name: str, res: LayerResult, ins: list[str], out_v
         attr = body.attrs.name(name)
         src, note = _module_source(body, res, ins, args)
         body.init_lines.append(f"self.{attr} = {src}{note}")
-        body.fwd_lines.append(f"{out_var} = self.{attr}({', '.join(ins)}){comment}")
+        body.fwd_lines.append(f"{out_var} = {module_call_source(spec, 'self.' + attr, ins)}{comment}")
     else:
         for p in spec.params:
             if _symbolic(res.args.get(p.name)):

@@ -5,19 +5,26 @@ from __future__ import annotations
 from . import (  # noqa: F401  (imported for their registrations)
     activation,
     advanced_index,
+    attention,
+    compare,
     conv,
     conv_functional,
+    create,
     functional,
+    index,
     linear,
     merge,
     misc,
     norm,
     pad,
     pool,
+    products,
     reduce,
     reshape,
     resize,
+    sampling,
     tensor,
+    window,
 )
 from .registry import REGISTRY, OpSpec
 

@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .params import REQUIRED, TENSOR
+from .params import REQUIRED, TENSOR, TorchName
 from .registry import OpSpec, Param, _default
 
 
@@ -15,6 +15,8 @@ def py_value(v: Any) -> str:
     """A bound argument value as Python source (sizes print as expressions of the symbols)."""
     from ..core.dims import fmt
 
+    if isinstance(v, TorchName):  # torch.float32, torch.channels_last: an attribute of torch, not a string
+        return str(v)
     if isinstance(v, (tuple, list)):
         inner = ", ".join(py_value(x) for x in v)
         return f"({inner},)" if isinstance(v, tuple) and len(v) == 1 else (
@@ -34,8 +36,10 @@ def py_value(v: Any) -> str:
 def call_source(spec: OpSpec, inputs: Sequence[str], args: Mapping[str, Any], self_name: str | None = None) -> str:
     """The Python expression that applies ``spec`` (function ops) or constructs it (modules).
 
-    Only arguments that differ from their defaults are written, by keyword.  Values are
-    bound, validated values (never raw YAML text).
+    Only arguments that differ from their defaults are written, by keyword (the leading
+    ones by position for ``call_style="positional"``).  Values are bound, validated values
+    (never raw YAML text).  A function op whose torch call returns a tuple is indexed
+    (``torch.topk(x, k=3)[0]``); see :func:`module_call_source` for modules.
     """
     kw = [(p.name, args[p.name]) for p in spec.params
           if p.name in args and (p.default is REQUIRED or not _same(args[p.name], p.default, p))]
@@ -43,6 +47,21 @@ def call_source(spec: OpSpec, inputs: Sequence[str], args: Mapping[str, Any], se
         return _attribute_source(spec, args, kw, self_name)
     if spec.kind == "module":
         return f"{spec.torch_name}({', '.join(f'{k}={py_value(v)}' for k, v in kw)})"
+    return _function_source(spec, inputs, args, kw) + _index(spec)
+
+
+def module_call_source(spec: OpSpec, module: str, inputs: Sequence[str]) -> str:
+    """The Python expression that calls a constructed module op on its inputs (indexed when
+    torch returns a tuple, as nn.MultiheadAttention does)."""
+    return f"{module}({', '.join(inputs)})" + _index(spec)
+
+
+def _index(spec: OpSpec) -> str:
+    return "" if spec.output_index is None else f"[{spec.output_index}]"
+
+
+def _function_source(spec: OpSpec, inputs: Sequence[str], args: Mapping[str, Any],
+                     kw: Sequence[tuple[str, Any]]) -> str:
     if spec.call_style == "index":  # x[..., idx, :]: the index tensors are inputs 1.. in order
         tensors = iter(inputs[1:])
         items = [next(tensors) if i == TENSOR else py_value(i) for i in args[spec.params[0].name]]
@@ -51,8 +70,8 @@ def call_source(spec: OpSpec, inputs: Sequence[str], args: Mapping[str, Any], se
         index = args[spec.params[0].name]
         text = ", ".join(py_value(i) for i in index) if index else "()"
         return f"{inputs[0]}[{text}]"
-    if spec.input_names and len(inputs) > spec.n_inputs[0]:
-        k = spec.n_inputs[0]
+    k = spec.n_inputs[0] if spec.positional_inputs is None else spec.positional_inputs
+    if spec.input_names and len(inputs) > k:
         inputs = [*inputs[:k], *(f"{n}={v}" for n, v in zip(spec.input_names[k:], inputs[k:], strict=False))]
     fn = spec.torch_name.rsplit(".", 1)[-1]
     kws = [f"{k}={py_value(v)}" for k, v in kw]
@@ -60,11 +79,27 @@ def call_source(spec: OpSpec, inputs: Sequence[str], args: Mapping[str, Any], se
         return f"{spec.torch_name}([{', '.join(inputs)}]{''.join(', ' + k for k in kws)})"
     if spec.call_style == "method":
         return f"{inputs[0]}.{fn}({', '.join([*inputs[1:], *kws])})"
-    if spec.call_style == "method_star":
+    if spec.call_style in ("method_star", "star"):
         first = spec.params[0].name
-        star = [py_value(x) for x in args[first]]
+        star = [py_value(x) for x in args[first]] or ["()"]  # torch.zeros(()) is 0-d; torch.zeros() fails
         rest = [f"{k}={py_value(v)}" for k, v in kw if k != first]
-        return f"{inputs[0]}.{fn}({', '.join([*star, *rest])})"
+        if spec.call_style == "star":
+            return f"{spec.torch_name}({', '.join([*inputs, *star, *rest])})"
+        return f"{inputs[0]}.{fn}({', '.join([*inputs[1:], *star, *rest])})"
+    if spec.call_style == "positional":  # up to the last one given; a None ends them (the rest by keyword)
+        lead = [p for p in spec.params if not p.kw_only]
+        given = [i for i, p in enumerate(lead) if p.name in dict(kw)]
+        upto = max(given, default=0) + 1 if lead else 0
+        nones = [i for i, p in enumerate(lead[:upto]) if args.get(p.name) is None]
+        upto = min([upto, *nones])
+        pos = [py_value(args[p.name]) for p in lead[:upto]]
+        named = {p.name for p in lead[:upto]}
+        rest = [f"{k}={py_value(v)}" for k, v in kw if k not in named]
+        return f"{spec.torch_name}({', '.join([*inputs, *pos, *rest])})"
+    if spec.call_style == "params_first":
+        names = [p.name for p in spec.params if p.default is REQUIRED and not p.kw_only]
+        later = [f"{k}={py_value(v)}" for k, v in kw if k not in names]
+        return f"{spec.torch_name}({', '.join([*(py_value(args[n]) for n in names), *inputs, *later])})"
     return f"{spec.torch_name}({', '.join([*inputs, *kws])})"
 
 

@@ -1,6 +1,7 @@
 """Functional forms whose weights are tensor inputs: F.layer_norm, F.group_norm, F.batch_norm,
-F.normalize and F.linear.  The optional tensors are extra inputs, in torch's order
-(``from: [x, weight, bias]``; batch_norm: ``[x, running_mean, running_var, weight, bias]``);
+F.normalize, F.linear, F.rms_norm, F.prelu, F.embedding (and F.one_hot).  The optional tensors
+are extra inputs, in torch's order (``from: [x, weight, bias]``; batch_norm:
+``[x, running_mean, running_var, weight, bias]``);
 emitted code passes them by keyword.  A bias without a weight cannot be written this way.
 
 What torch checks (CPU, eval or training as the ``training`` argument says):
@@ -25,6 +26,12 @@ What torch checks (CPU, eval or training as the ``training`` argument says):
   (it broadcasts to the output without growing it).  The input is taken to be contiguous
   (torch takes the in-place path for a non-contiguous one; both give the same shape for the
   usual bias ``(out_features,)``).
+- rms_norm: as layer_norm, with a weight only.  prelu: weight 0-D or 1-D of 1 or C elements
+  (C: input dim 1, or 1 for an input of fewer than 2 dims).  embedding: a 2-D weight; output
+  (*input, embedding_dim); a non-zero padding_idx within [-num_embeddings, num_embeddings).
+  one_hot(tensor, num_classes): (*, num_classes); num_classes=-1 (inferred from the values)
+  is data; an empty tensor needs num_classes > 0.  Index and class values are data: only "no
+  index fits" (num_embeddings or num_classes 0 for a non-empty tensor) is an error here.
 """
 
 from __future__ import annotations
@@ -38,9 +45,9 @@ from ..core.dims import Dim, Shape, floordiv, fmt, fmt_shape, norm, prod
 from .ctx import ArgError, RuleCtx
 from .merge import broadcast_shapes, matmul, same
 from .norm import _more_than_one, _shape_t, _trailing, group_norm_non_empty, is_zero
-from .params import bool_t, float_t, int_list_t, int_t, schema_of, with_schema
+from .params import bool_t, float_t, int_list_t, int_t, opt_t, schema_of, with_schema
 from .registry import Param, norm_dim, op
-from .tensor import expand_shape
+from .tensor import expand_shape, need
 
 _FLOAT = float_t()
 _INT = int_t(None)
@@ -238,3 +245,73 @@ def linear(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     if bias is not None:
         _add_in_place(ctx, out, bias)
     return tuple(norm(d) for d in out)
+
+
+# --------------------------------------------------------------------------- rms_norm, prelu, embedding, one_hot
+
+
+@op("rms_norm", Param("normalized_shape", _shape_t), Param("eps", opt_t(_FLOAT), None), n_inputs=(1, 2),
+    torch_name="F.rms_norm", input_names=("input", "weight"))
+def rms_norm(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """F.rms_norm(input, normalized_shape, weight=None, eps=None): (*, normalized_shape) -> same"""
+    return layer_norm(ctx, xs, a)
+
+
+@op("prelu", n_inputs=(2, 2), torch_name="F.prelu")
+def prelu(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """F.prelu(input, weight): (*) -> (*); weight 0-D or 1-D, of 1 or C (input dim 1) elements."""
+    x, w = xs
+    if len(w) > 1:
+        ctx.fail("weight-shape", f"expects a 0-D or 1-D weight, got {fmt_shape(w)}")
+    n = w[0] if w else 1
+    c = x[1] if len(x) >= 2 else 1
+    if not (same(n, c) or ctx.decide(eq(n, c), prefer=True) or ctx.decide(eq(n, 1), prefer=False)):
+        _match(ctx, n, c, "weight-shape", f"has {fmt(n)} weights for {fmt(c)} channels (expected 1 or {fmt(c)})")
+    return x
+
+
+@op("embedding", Param("padding_idx", opt_t(_INT), None), Param("max_norm", opt_t(_FLOAT), None),
+    Param("norm_type", _FLOAT, 2.0), Param("scale_grad_by_freq", bool_t, False), Param("sparse", bool_t, False),
+    n_inputs=(2, 2), torch_name="F.embedding")
+def embedding(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """F.embedding(input, weight): (*) indices into a (num_embeddings, dim) weight -> (*, dim)"""
+    x, w = xs
+    if len(w) != 2:
+        ctx.fail("weight-shape", f"expects a 2-D weight (num_embeddings, embedding_dim), got {fmt_shape(w)}")
+    idx = a["padding_idx"]
+    if idx:  # F.embedding checks a non-zero padding_idx only
+        n = w[0]
+        msg = f"padding_idx={idx} must be within num_embeddings={fmt(n)} (from -{fmt(n)} to {fmt(n)} - 1)"
+        if isinstance(n, int) and not -n <= idx < n:
+            ctx.fail("args", msg, param="padding_idx")
+        if idx > 0:
+            need(ctx, norm(n - 1), idx, "args", msg, show=n, param="padding_idx")
+        else:
+            need(ctx, norm(n + idx), 0, "args", msg, show=n, param="padding_idx")
+    if not _empty(x):
+        _index_fits(ctx, w[0], "num_embeddings")
+    return (*x, w[1])
+
+
+def _index_fits(ctx: RuleCtx, n: Dim, what: str) -> None:
+    """A non-empty index tensor needs at least one valid index (the values are data)."""
+    if isinstance(n, int):
+        if n <= 0:
+            ctx.fail("index", f"{what}={n} admits no index, but the index tensor is not empty")
+        return
+    need(ctx, n, 1, "index", f"{what}={fmt(n)} must be >= 1 for a non-empty index tensor", show=n)
+
+
+@op("one_hot", Param("num_classes", _INT, -1), torch_name="F.one_hot")
+def one_hot(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """F.one_hot(tensor, num_classes): (*) -> (*, num_classes)"""
+    x, n = xs[0], a["num_classes"]
+    if _empty(x):
+        if n <= 0:
+            ctx.fail("one-hot", "cannot infer the number of classes from an empty tensor", param="num_classes")
+    elif n == -1:
+        ctx.fail("data-dependent", "num_classes=-1 takes the largest class value + 1, which is data",
+                 hint="give num_classes", param="num_classes")
+    else:
+        _index_fits(ctx, n, "num_classes")
+    return (*x, n)

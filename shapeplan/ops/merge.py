@@ -110,20 +110,20 @@ def add(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     return _binary(ctx, xs, a)
 
 
-@op("sub", Param("other", opt_t(_NUMBER), None), Param("alpha", _NUMBER, 1), n_inputs=(1, 2))
+@op("sub", Param("other", opt_t(_NUMBER), None), Param("alpha", _NUMBER, 1), n_inputs=(1, 2), aliases=("subtract",))
 def sub(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """torch.sub(input, other, alpha=1): the broadcast shape of the inputs."""
     return _binary(ctx, xs, a)
 
 
-@op("mul", Param("other", opt_t(_NUMBER), None), n_inputs=(1, 2))
+@op("mul", Param("other", opt_t(_NUMBER), None), n_inputs=(1, 2), aliases=("multiply",))
 def mul(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """torch.mul(input, other): the broadcast shape of the inputs."""
     return _binary(ctx, xs, a)
 
 
 @op("div", Param("other", opt_t(_NUMBER), None), Param("rounding_mode", opt_t(choice_t("trunc", "floor")), None),
-    n_inputs=(1, 2))
+    n_inputs=(1, 2), aliases=("divide",))
 def div(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """torch.div(input, other, rounding_mode=None): the broadcast shape of the inputs."""
     return _binary(ctx, xs, a)

@@ -288,3 +288,89 @@ def int_list_t(n: int | None = None) -> Converter:
 def _show(v: object) -> str:
     text = repr(v)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+# --------------------------------------------------------------------------- scalars and torch attributes
+
+
+def scalar_t(v: Any) -> bool | int | float:
+    """A Python number as torch takes it for a scalar operand (``x > 0``, ``masked_fill(m, -inf)``):
+    a bool, an int or a float (inf and nan too), kept as given (an int stays an int)."""
+    if isinstance(v, (bool, int, float)):
+        if _is_int(v) and abs(v) > 2**63 - 1:
+            raise ArgError(f"{v} does not fit in a 64-bit integer"[:80])
+        return v
+    raise ArgError(f"expected a number, got {_show(v)}")
+
+
+scalar_t.__name__ = "number"
+with_schema(scalar_t, {"type": ["number", "boolean"]})
+
+
+class TorchName(str):
+    """An attribute of torch written by its source name (``torch.float32``,
+    ``torch.channels_last``): emitted code writes it bare, not as a string."""
+
+    __slots__ = ()
+
+
+def torch_attr_t(kind: str, names: tuple[str, ...]) -> Converter:
+    """A torch dtype / memory format / layout: None, its name (``float32``, ``torch.float32``),
+    or the torch object itself (from a traced call) -> :class:`TorchName` (``torch.float32``)."""
+
+    def conv(v: Any) -> TorchName | None:
+        if v is None:
+            return None
+        text = v if isinstance(v, str) else (str(v) if type(v).__module__ == "torch" else None)
+        name = text[6:] if text is not None and text.startswith("torch.") else text
+        if name not in names:
+            raise ArgError(f"expected a torch {kind} ({', '.join(names[:6])}, ...), got {_show(v)}")
+        return TorchName("torch." + name)
+
+    conv.__name__ = f"torch {kind}"
+    return with_schema(conv, {"anyOf": [{"type": "null"}, {"enum": [*names, *("torch." + n for n in names)]}]})
+
+
+DTYPES = ("float32", "float", "float64", "double", "float16", "half", "bfloat16", "complex64", "cfloat",
+          "complex128", "cdouble", "uint8", "int8", "int16", "short", "int32", "int", "int64", "long", "bool",
+          "uint16", "uint32", "uint64")
+dtype_t = torch_attr_t("dtype", DTYPES)
+memory_format_t = torch_attr_t("memory format", ("contiguous_format", "preserve_format", "channels_last",
+                                                 "channels_last_3d"))
+_layout = torch_attr_t("layout", ("strided",))
+
+
+def layout_t(v: Any) -> None:
+    """torch's layout= (only torch.strided, dense tensors): checked, then dropped (no shape effect)."""
+    _layout(v)
+    return None
+
+
+layout_t.__name__ = "torch layout"
+with_schema(layout_t, schema_of(_layout))
+
+
+def device_t(v: Any) -> None:
+    """device=: a device name or torch.device, checked and dropped (shapes do not depend on it;
+    emitted code creates tensors on the default device)."""
+    if v is None or (isinstance(v, str) and v.split(":")[0] in ("cpu", "cuda", "meta", "mps", "xpu")):
+        return None
+    if type(v).__module__ == "torch" and type(v).__name__ == "device":
+        return None
+    if _is_int(v) and v >= 0:
+        return None
+    raise ArgError(f"expected a device ('cpu', 'cuda:0', ...), got {_show(v)}")
+
+
+device_t.__name__ = "device"
+with_schema(device_t, {"anyOf": [{"type": "null"}, {"type": "string"}, {"type": "integer", "minimum": 0}]})
+
+
+def dropped_bool_t(v: Any) -> bool:
+    """A bool that is checked and dropped (``pin_memory=``: no shape effect)."""
+    bool_t(v)
+    return False
+
+
+dropped_bool_t.__name__ = "bool"
+with_schema(dropped_bool_t, {"type": "boolean"})

@@ -1,4 +1,6 @@
-"""Reductions: mean, sum, nanmean, nansum, amax, amin, prod, logsumexp, std, var, and max / min
+"""Reductions: mean, sum, nanmean, nansum, amax, amin, prod, logsumexp, std, var, var_mean /
+std_mean (torch returns (var, mean), of one shape: the op's output is the first), norm /
+linalg.vector_norm, any / all (``dim=[]`` reduces nothing there), diff, and max / min
 (global, or elementwise on two tensors).
 
 ``dim`` is an int, a list of ints, or None (every dim); an empty list also reduces every dim
@@ -13,7 +15,13 @@ output, whatever ``keepdim`` says.  torch's checks, reproduced here:
 - ``logsumexp(x, dim=[])`` without ``keepdim`` on a non-empty input of rank >= 1 fails inside
   torch (its max and sum disagree in shape): valid only when the input is empty;
 - std / var take ``unbiased`` (legacy) or ``correction``, not both; ``unbiased`` with
-  ``keepdim`` needs ``dim``.
+  ``keepdim`` needs ``dim``;
+- norm / vector_norm with a negative or infinite order have no identity: every reduced dim
+  must be non-empty (``dim: None`` reduces every dim; with keepdim every dim is kept as 1);
+- diff(n, dim, prepend, append): at least 1-D, ``n >= 0``; prepend / append (tensors, in
+  that order in ``from``) match the input but along dim, which grows by their sizes and then
+  shrinks by n, to 0 at least; n=0 returns the input as it is (dim unchecked without
+  prepend / append).
 
 ``max`` / ``min`` with ``dim`` return (values, indices) in torch; shapeplan supports their
 global form ``torch.max(x)`` and the elementwise form ``torch.max(x, y)`` (= maximum); use
@@ -26,9 +34,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.conditions import eq, ge
-from ..core.dims import Dim, Shape, fmt, fmt_shape, prod
-from .ctx import RuleCtx
-from .merge import broadcast_shapes, surely_positive
+from ..core.dims import Dim, Shape, dmax, fmt, fmt_shape, norm, prod
+from .ctx import ArgError, RuleCtx
+from .merge import broadcast_shapes, same, surely_positive
 from .params import bool_t, float_t, int_list_t, int_t, opt_t, schema_of, with_schema
 from .registry import Param, norm_dim, op
 
@@ -169,3 +177,80 @@ def _extreme(name: str) -> Callable[..., Shape]:
 
 for _name in ("max", "min"):
     op(_name, n_inputs=(1, 2))(_extreme(_name))
+
+
+for _name in ("var_mean", "std_mean"):  # torch returns (var, mean): both of this shape; emitted code takes [0]
+    op(_name, Param("dim", opt_t(_dims_t), None), Param("unbiased", opt_t(bool_t), None), _KEEPDIM,
+       Param("correction", opt_t(float_t()), None), output_index=0)(_moments(_name))
+
+
+def _p_t(v: Any) -> float | str:
+    """A vector norm's order: a number (inf too), or 'fro' (the 2-norm of the flattened dims)."""
+    if v == "fro" and isinstance(v, str):
+        return "fro"
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if v != v:
+            raise ArgError("the norm's order must not be nan")
+        return float(v)
+    raise ArgError(f"expected a number or 'fro', got {v!r}"[:80])
+
+
+_p_t.__name__ = "norm order"
+with_schema(_p_t, {"anyOf": [{"type": "number"}, {"const": "fro"}]})
+
+
+def _vector_norm(key: str) -> Callable[..., Shape]:
+    def rule(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+        x, p = xs[0], a[key]
+        dims = reduced(ctx, x, a["dim"])
+        if p != "fro" and (p < 0 or p == float("inf")):  # no identity: every reduced dim non-empty
+            _require_nonempty(ctx, x, dims, f"the {p} norm")
+        return reduce_shape(x, dims, a["keepdim"])
+
+    rule.__doc__ = f"torch.norm / linalg.vector_norm(input, {key}, dim=None, keepdim=False): dims reduced."
+    return rule
+
+
+op("norm", Param("p", _p_t, "fro"), Param("dim", opt_t(_dims_t), None), _KEEPDIM)(_vector_norm("p"))
+op("vector_norm", Param("ord", _p_t, 2.0), Param("dim", opt_t(_dims_t), None), _KEEPDIM,
+   torch_name="torch.linalg.vector_norm")(_vector_norm("ord"))
+
+
+def _any_all(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """torch.any / torch.all(input, dim=None, keepdim=False): dims reduced (dim=[] reduces none)."""
+    x, dim = xs[0], a["dim"]
+    if dim == ():
+        return x
+    dims = reduced(ctx, x, dim)
+    return reduce_shape(x, dims, a["keepdim"])
+
+
+for _name in ("any", "all"):
+    op(_name, Param("dim", opt_t(_dims_t), None), _KEEPDIM)(_any_all)
+
+
+@op("diff", Param("n", _INT, 1), Param("dim", _INT, -1), n_inputs=(1, 3), input_names=("input", "prepend", "append"))
+def diff(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """torch.diff(input, n=1, dim=-1, prepend=None, append=None): dim shrinks by n (to 0 at least)."""
+    x, n = xs[0], a["n"]
+    if not x:
+        ctx.fail("rank", "diff expects an input of at least one dim")
+    if n < 0:
+        ctx.fail("args", f"order must be non-negative, got n={n}", param="n")
+    extra = xs[1:]
+    d = norm_dim(a["dim"], len(x), ctx) if extra or n else 0
+    length: Dim = x[d]
+    for name, t in zip(("prepend", "append"), extra):
+        if len(t) != len(x):
+            ctx.fail("rank", f"{name} {fmt_shape(t)} must have as many dims as the input {fmt_shape(x)}")
+        for i, (s, u) in enumerate(zip(x, t)):
+            if i != d and not same(s, u):
+                ctx.require(eq(u, s), "diff", f"{name} {fmt_shape(t)} must match the input {fmt_shape(x)} but along "
+                            f"dim {d} (they differ at dim {i})", show=norm(u - s))
+        length = norm(length + t[d])
+    if n == 0:
+        return x  # torch returns the input itself (no prepend / append)
+    out = norm(length - n)
+    if isinstance(out, int) or not out.is_nonnegative:
+        out = dmax(out, 0)
+    return (*x[:d], out, *x[d + 1:])

@@ -27,11 +27,13 @@ class Param:
     auto: Callable[[Sequence[Shape]], Any] | None = None  # how `auto` is inferred
     solvable: bool = False  # may be `solve`
     doc: str = ""
+    kw_only: bool = False  # keyword-only in torch (dtype=, device=...): never written by position
 
 
 Rule = Callable[[RuleCtx, list[Shape], dict[str, Any]], Shape]
 ParamCount = Callable[[dict[str, Any]], Dim]
-CallStyle = Literal["args", "list", "method", "method_star", "getitem", "index", "parameter", "buffer"]
+CallStyle = Literal["args", "list", "method", "method_star", "star", "positional", "params_first", "getitem",
+                    "index", "parameter", "buffer"]
 
 
 @dataclass(frozen=True)
@@ -47,15 +49,26 @@ class OpSpec:
     torch_name: str = ""  # e.g. "nn.Conv2d", "torch.cat", "F.interpolate", "Tensor.view"
     doc: str = ""
     # how a function op is called: f(x, y, kw=..) ("args"), f([x, y], kw=..) ("list"),
-    # x.f(kw=..) ("method"), x.f(*shape) ("method_star": the first parameter is unpacked), or
-    # x[index] ("getitem": the first parameter is the index).  A module op with no input is a
-    # tensor attribute, used as ``self.name`` in forward: nn.Parameter(torch.zeros(shape))
-    # ("parameter") or self.register_buffer(name, torch.zeros(shape)) ("buffer").
+    # x.f(kw=..) ("method"), x.f(*shape) ("method_star": the first parameter is unpacked),
+    # torch.f(*shape, kw=..) ("star": a function whose first parameter is unpacked, as
+    # torch.zeros(2, 3)), torch.f(a, b, kw=..) ("positional": the parameters that are not
+    # keyword-only are written by position, as torch.arange(0, n) must be),
+    # torch.f(a, *tensors, kw=..) ("params_first": the required parameters come before the
+    # tensors, as in torch.einsum('ij,jk', x, y)), or x[index] ("getitem": the first parameter
+    # is the index).  A module op with no input is a tensor attribute, used as ``self.name``
+    # in forward: nn.Parameter(torch.zeros(shape)) ("parameter") or
+    # self.register_buffer(name, torch.zeros(shape)) ("buffer").
     call_style: CallStyle = "args"
     # torch's names of the tensor inputs, for an op whose optional inputs are passed by keyword
     # (F.layer_norm(x, weight=w, bias=b)): inputs past the n_inputs[0] required ones are
     # written as ``name=value`` in emitted code
     input_names: tuple[str, ...] = ()
+    # torch returns a tuple ((values, indices), (attn_output, attn_weights)): the op's one
+    # output is this item of it (emitted code indexes the call's result)
+    output_index: int | None = None
+    # how many leading inputs emitted code passes by position (None: the required ones); the
+    # others by their input_names (torch.gather(x, dim=1, index=i): the index comes after dim)
+    positional_inputs: int | None = None
 
     def param(self, name: str) -> Param | None:
         for p in self.params:
@@ -84,6 +97,8 @@ def op(
     aliases: Sequence[str] = (),
     call_style: CallStyle = "args",
     input_names: Sequence[str] = (),
+    output_index: int | None = None,
+    positional_inputs: int | None = None,
 ) -> Callable[[Rule], Rule]:
     """Decorator: register ``rule`` under ``name`` (and ``aliases``) with its signature.
 
@@ -101,7 +116,7 @@ def op(
             else:
                 tn = f"nn.{n}" if k == "module" else f"torch.{n}"
             register(OpSpec(n, k, tuple(params), rule, n_inputs, param_count, tn, (rule.__doc__ or "").strip(),
-                            call_style, tuple(input_names)))
+                            call_style, tuple(input_names), output_index, positional_inputs))
         return rule
 
     return deco

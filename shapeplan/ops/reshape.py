@@ -247,7 +247,7 @@ def permute(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     return tuple(x[d] for d in wrapped) if x else ()
 
 
-@op("transpose", Param("dim0", _INT), Param("dim1", _INT))
+@op("transpose", Param("dim0", _INT), Param("dim1", _INT), aliases=("swapdims",))
 def transpose(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """torch.transpose(input, dim0, dim1): swap two dims."""
     x = xs[0]

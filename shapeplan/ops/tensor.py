@@ -20,7 +20,7 @@ methods (sqrt, exp, clamp, pow, clone, float, type_as, ...).
   dim unless the dim is 1.  As for broadcasting (merge.py), a symbolic dim is never taken as
   the 1 that stretches: ``(N, H).expand(N, 5)`` needs ``H == 5`` (torch also takes H == 1).
 - elementwise: any shape; ``pow`` with a tensor exponent broadcasts (merge.py's rule);
-  ``clamp`` needs ``min`` or ``max``.
+  ``clamp`` needs ``min`` or ``max`` (numbers), or takes tensor bounds that broadcast.
 """
 
 from __future__ import annotations
@@ -291,7 +291,7 @@ def _same_shape(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
 for _name in ("sqrt", "rsqrt", "exp", "log", "abs", "neg", "square", "reciprocal", "sign", "floor", "ceil", "erf"):
     op(_name)(_same_shape)
 op("round", Param("decimals", _INT, 0))(_same_shape)
-for _name in ("clone", "detach", "float", "half", "double"):
+for _name in ("clone", "detach", "float", "half", "double", "bfloat16", "long", "int", "short", "char", "byte", "bool"):
     op(_name, torch_name=f"Tensor.{_name}", call_style="method")(_same_shape)
 
 
@@ -301,9 +301,22 @@ def type_as(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     return xs[0]
 
 
-@op("clamp", Param("min", opt_t(_NUMBER), None), Param("max", opt_t(_NUMBER), None), aliases=("clip",))
+@op("clamp", Param("min", opt_t(_NUMBER), None), Param("max", opt_t(_NUMBER), None), aliases=("clip",),
+    n_inputs=(1, 3), input_names=("input", "min", "max"))
 def clamp(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
-    """torch.clamp(input, min=None, max=None): (*) -> (*); at least one bound."""
+    """torch.clamp(input, min=None, max=None): (*) -> (*); at least one bound.  Tensor bounds
+    (min, then max, in `from`) broadcast with the input; a tensor bound next to a number bound
+    must be 0-d (torch then reads it as a number)."""
+    if len(xs) > 1:
+        numbers = [k for k in ("min", "max") if a[k] is not None]
+        if len(xs) + len(numbers) > 3 or (numbers and numbers[0] == "min"):
+            ctx.fail("args", f"got {len(xs) - 1} tensor bound(s) and a number {numbers[0]}; the tensors in `from` "
+                             "are min, then max", param=numbers[0])
+        if numbers and xs[1]:
+            ctx.fail("args", f"takes a tensor min next to a number max only when the tensor is 0-d, got "
+                             f"{fmt_shape(xs[1])}", hint="give both bounds as tensors, or both as numbers",
+                     param="max")
+        return broadcast_shapes(ctx, xs)
     if a["min"] is None and a["max"] is None:
         ctx.fail("args", "needs at least one of min and max", hint="add min: or max:", param="min")
     return xs[0]

@@ -10,14 +10,18 @@
   excluded.  Conv: ``N * C_out * (C_in/groups) * prod(kernel) * prod(output spatial size)``;
   ConvTranspose: the same per *input* position, ``N * C_in * (C_out/groups) * prod(kernel) *
   prod(input spatial size)``; Linear: ``rows * in_features * out_features`` (rows: the product
-  of the leading dims); Bilinear: ``rows * in1 * in2 * out``; matmul / mm / bmm and F.linear:
-  ``output elements * inner size``.  Every other op counts 0 MACs: activations, norms,
+  of the leading dims); Bilinear: ``rows * in1 * in2 * out``; matmul / mm / bmm / mv / dot, the
+  add*mm family and F.linear: ``output elements * inner size``; F.conv*d and F.conv_transpose*d:
+  the module's, from the weight's shape; scaled_dot_product_attention:
+  ``batch * L * S * (E + Ev)``; MultiheadAttention: its four projections and its two
+  attention products.  Every other op counts 0 MACs: activations, norms,
   pooling, resizing, padding, elementwise arithmetic, reductions, embeddings (a lookup),
   reshapes, indexing.
 - ``flops = 2 * macs``: the convention of ``torch.utils.flop_counter.FlopCounterMode`` (a
   multiply and an add per MAC, bias ignored).  FlopCounterMode agrees on Conv, ConvTranspose,
-  Linear, mm, bmm and batched matmul; it counts 0 for a matrix-vector or vector-vector
-  matmul and for Bilinear, which shapeplan counts as above.
+  Linear, mm, bmm, batched matmul, addmm, baddbmm, scaled_dot_product_attention and
+  MultiheadAttention; it counts 0 for a matrix-vector or vector-vector matmul, for addbmm and
+  for Bilinear, which shapeplan counts as above.
 - memory: ``elements`` is the number of elements of the layer's output, ``bytes`` that times
   the dtype's size (:data:`DTYPES`; every tensor is counted at that dtype).  Ops that return
   their input or a view of it allocate nothing: ``inplace=True``, Identity, dropout in eval
@@ -43,7 +47,8 @@ DTYPES: dict[str, int] = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 
 
 CONVENTION = (
     "MACs count the multiply-accumulates of Conv, ConvTranspose, Linear, Bilinear, matmul/mm/bmm and F.linear, one per "
-    "use of a weight, bias excluded; every other op counts 0. FLOPs = 2 x MACs, as "
+    "use of a weight, bias excluded (and of the other products: addmm, baddbmm, F.conv*d, attention, "
+    "MultiheadAttention); every other op counts 0. FLOPs = 2 x MACs, as "
     "torch.utils.flop_counter.FlopCounterMode counts them."
 )
 
@@ -82,13 +87,66 @@ def _matmul_macs(r: LayerResult) -> Dim:
     return norm(prod(r.shape) * r.inputs[0][-1])
 
 
+def _added_macs(r: LayerResult) -> Dim:
+    """addmm / baddbmm / addbmm / addmv: the product's, output elements * inner size (addmv: mat's
+    elements; addbmm: times the batches it sums)."""
+    assert r.shape is not None
+    x1 = r.inputs[1]
+    if r.layer.op == "addmv":
+        return prod(x1)
+    return norm(prod(r.shape) * x1[-1] * (x1[0] if r.layer.op == "addbmm" else 1))
+
+
+def _sdpa_macs(r: LayerResult) -> Dim:
+    """q @ k^T and the weights @ v: batch * L * S * (E + Ev); 0 where torch returns early (an
+    empty query sequence or value)."""
+    assert r.shape is not None
+    q, k, v = r.inputs[0], r.inputs[1], r.inputs[2]
+    if any(isinstance(d, int) and d == 0 for d in (q[-2], *v)):
+        return 0
+    return norm(prod(r.shape[:-1]) * k[-2] * (q[-1] + r.shape[-1]))
+
+
+def _mha_macs(r: LayerResult) -> Dim:
+    """The q, k, v and output projections, and the two attention products (over S, plus the
+    added bias_k / zero key)."""
+    a, q, k, v = r.args, r.inputs[0], r.inputs[1], r.inputs[2]
+    e = a["embed_dim"]
+    tokens_q, tokens_k = prod(q[:-1]), prod(k[:-1])
+    s_extra = int(a["add_bias_kv"]) + int(a["add_zero_attn"])
+    seq_k = k[1] if len(k) == 3 and a["batch_first"] else k[0]
+    return norm(2 * tokens_q * e * e + tokens_k * e * k[-1] + prod(v[:-1]) * e * v[-1]
+                + 2 * tokens_q * (seq_k + s_extra) * e)
+
+
+def _fconv_macs(transposed: bool) -> Callable[[LayerResult], Dim]:
+    """F.conv*d: output elements * weight[1:] (in/groups * kernel); F.conv_transpose*d: the same
+    per input element (weight[1:] is out/groups * kernel)."""
+
+    def macs(r: LayerResult) -> Dim:
+        assert r.shape is not None
+        per = prod(r.inputs[1][1:])
+        return norm(prod(r.inputs[0] if transposed else r.shape) * per)
+
+    return macs
+
+
 MACS: dict[str, Callable[[LayerResult], Dim]] = {
     "Linear": _linear_macs, "Bilinear": _bilinear_macs,
     "matmul": _matmul_macs, "mm": _matmul_macs, "bmm": _matmul_macs, "linear": _matmul_macs,
+    "mv": _matmul_macs, "dot": _matmul_macs, "vdot": _matmul_macs,
+    "addmm": _added_macs, "baddbmm": _added_macs, "addbmm": _added_macs, "addmv": _added_macs,
+    "scaled_dot_product_attention": _sdpa_macs, "MultiheadAttention": _mha_macs,
 }
-for _d in (1, 2, 3):
-    MACS[f"Conv{_d}d"] = _conv_macs(_d, False)
-    MACS[f"ConvTranspose{_d}d"] = _conv_macs(_d, True)
+# products without weights (the others are the MACs of a layer's weights)
+WEIGHTLESS_MACS = frozenset({"matmul", "mm", "bmm", "linear", "mv", "dot", "vdot", "addmm", "baddbmm", "addbmm",
+                             "addmv", "scaled_dot_product_attention",
+                             *(f"{k}{n}d" for k in ("conv", "conv_transpose") for n in (1, 2, 3))})
+for _n in (1, 2, 3):
+    MACS[f"Conv{_n}d"] = _conv_macs(_n, False)
+    MACS[f"ConvTranspose{_n}d"] = _conv_macs(_n, True)
+    MACS[f"conv{_n}d"] = _fconv_macs(False)
+    MACS[f"conv_transpose{_n}d"] = _fconv_macs(True)
 
 
 def _running_stats(a: Mapping[str, Any]) -> Dim:
