@@ -184,8 +184,9 @@ def test_conv_macs_are_flop_counter_halved(data: st.DataObject) -> None:
     env = {**sizes, "N": data.draw(st.integers(1, 3))} if batched else sizes
     if not rep.domain.contains(**env):
         return
-    x = torch.zeros(([env["N"]] if batched else []) + [kw["in_channels"], *sizes.values()], device="meta")
-    module = getattr(torch.nn, op)(**kw, device="meta")
+    # on the CPU: the meta device refuses an empty ConvTranspose output that the CPU kernel returns
+    x = torch.zeros(([env["N"]] if batched else []) + [kw["in_channels"], *sizes.values()])
+    module = getattr(torch.nn, op)(**kw)
     assert rep.costs().at(**env)["l"].macs * 2 == torch_flops(module, x), (op, kw, env)
 
 

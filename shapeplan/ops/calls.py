@@ -71,7 +71,14 @@ def _function_source(spec: OpSpec, inputs: Sequence[str], args: Mapping[str, Any
         text = ", ".join(py_value(i) for i in index) if index else "()"
         return f"{inputs[0]}[{text}]"
     k = spec.n_inputs[0] if spec.positional_inputs is None else spec.positional_inputs
-    if spec.input_names and len(inputs) > k:
+    absent = set(args.get("absent") or ())  # optional tensors passed as None (F.batch_norm's running stats)
+    if absent:  # None in their places, up to the last one left out; the rest by keyword
+        kw = [(n, v) for n, v in kw if n != "absent"]
+        upto = max(i for i, n in enumerate(spec.input_names) if n in absent) + 1
+        given = iter(inputs)
+        lead = ["None" if n in absent else next(given) for n in spec.input_names[:upto]]
+        inputs = [*lead, *(f"{n}={v}" for n, v in zip(spec.input_names[upto:], given, strict=False))]
+    elif spec.input_names and len(inputs) > k:
         inputs = [*inputs[:k], *(f"{n}={v}" for n, v in zip(spec.input_names[k:], inputs[k:], strict=False))]
     fn = spec.torch_name.rsplit(".", 1)[-1]
     kws = [f"{k}={py_value(v)}" for k, v in kw]

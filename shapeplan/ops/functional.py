@@ -119,11 +119,37 @@ def group_norm(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
 # --------------------------------------------------------------------------- batch_norm
 
 
+_BN_INPUTS = ("input", "running_mean", "running_var", "weight", "bias")
+
+
+def _absent_t(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, (list, tuple)) or any(n not in _BN_INPUTS[1:3] for n in v) or len(set(v)) != len(v):
+        raise ArgError(f"expected a list of running_mean / running_var, got {v!r}"[:80])
+    return tuple(v)
+
+
+_absent_t.__name__ = "list of running_mean / running_var"
+with_schema(_absent_t, {"type": "array", "items": {"enum": list(_BN_INPUTS[1:3])}, "uniqueItems": True})
+
+
 @op("batch_norm", Param("training", bool_t, False), Param("momentum", _FLOAT, 0.1),
-    Param("eps", _FLOAT, 1e-5), n_inputs=(3, 5), torch_name="F.batch_norm",
-    input_names=("input", "running_mean", "running_var", "weight", "bias"))
+    Param("eps", _FLOAT, 1e-5), Param("absent", _absent_t, ()), n_inputs=(1, 5), torch_name="F.batch_norm",
+    input_names=_BN_INPUTS)
 def batch_norm(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
-    """F.batch_norm(input, running_mean, running_var, weight=None, bias=None, training, momentum, eps)"""
+    """F.batch_norm(input, running_mean, running_var, weight=None, bias=None, training, momentum, eps);
+    ``absent`` names the running stats passed as None (torch: both or neither, and only when
+    training).  The inputs are the given ones, in torch's order."""
+    absent = a["absent"]
+    if len(absent) == 1:
+        ctx.fail("args", "running_mean and running_var must either both be None or neither be None", param="absent")
+    if absent and not a["training"]:
+        ctx.fail("args", "running_mean must be defined in evaluation mode", param="absent",
+                 hint="pass training=True, or the running stats")
+    if not 3 - len(absent) <= len(xs) <= 5 - len(absent):
+        ctx.fail("args", f"batch_norm takes the input, {'weight and bias' if absent else 'running_mean, running_var'}"
+                         f"{'' if absent else ' and optionally weight and bias'}, got {len(xs)} tensors")
+    if absent:  # the same checks, with the running stats as None: weight and bias shift down
+        xs = [xs[0], [], [], *xs[1:]]
     x, training, eps = xs[0], a["training"], a["eps"]
     if training:  # torch checks the batch first (a 0-d input has none)
         ctx.rank(x, range(1, 64), "(N, C, *)")
@@ -145,7 +171,8 @@ def batch_norm(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     ctx.rank(x, range(2, 64), "(N, C, *)")
     c = x[1]
     for name, t in (("running_mean", xs[1]), ("running_var", xs[2])):
-        _vector_of(ctx, t, c, name, "the channel count")
+        if not absent:
+            _vector_of(ctx, t, c, name, "the channel count")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None:
             _match(ctx, prod(t), c, "weight-shape",

@@ -6,6 +6,7 @@ import inspect
 from typing import Any
 
 from ...ops import OpSpec
+from ...ops.params import REQUIRED
 from .tables import HARMLESS, OPERATORS
 from .values import TensorValue, Unsupported
 
@@ -25,6 +26,11 @@ def bind_call(spec: OpSpec, fn: Any, args: tuple[Any, ...], kwargs: dict[str, An
             raise Unsupported("bad-argument", f"{spec.name}: {e}") from None
         items = list(bound.arguments.items())
         for i, (pname, value) in enumerate(items):
+            later = any(isinstance(v, TensorValue) for _, v in items[i + 1:])
+            if value is None and pname in spec.input_names and spec.param("absent") is not None and (
+                    later or sig.parameters[pname].default is inspect.Parameter.empty):
+                params["absent"] = [*params.get("absent", []), pname]  # an optional tensor the call leaves out
+                continue
             if value is None and spec.param(pname) is None and any(isinstance(v, TensorValue) for _, v in items[i + 1:]):
                 later = next(k for k, v in items[i + 1:] if isinstance(v, TensorValue))
                 raise Unsupported("unsupported-argument", f"{spec.name} with {pname}=None but a tensor {later}: "
@@ -38,8 +44,17 @@ def bind_call(spec: OpSpec, fn: Any, args: tuple[Any, ...], kwargs: dict[str, An
         inputs = [t for t in first if isinstance(t, TensorValue)]
         if len(inputs) != len(first):
             raise Unsupported("unsupported-argument", f"{spec.name} of a list that holds non-tensors")
-    elif spec.call_style == "method_star":
-        if pos and isinstance(pos[0], TensorValue):
+    elif spec.call_style == "params_first":  # torch.einsum(eq, a, b) or torch.einsum(eq, [a, b])
+        lead = [p.name for p in spec.params if p.default is REQUIRED and not p.kw_only]
+        for pname in lead:
+            if pname not in kwargs and pos and not isinstance(pos[0], TensorValue):
+                params[pname] = pos.pop(0)
+        if len(pos) == 1 and isinstance(pos[0], (list, tuple)):
+            pos = list(pos[0])
+        while pos and isinstance(pos[0], TensorValue):
+            inputs.append(pos.pop(0))
+    elif spec.call_style in ("method_star", "star"):  # x.view(2, 3) / torch.zeros(2, 3), or one sequence
+        if spec.call_style == "method_star" and pos and isinstance(pos[0], TensorValue):
             inputs.append(pos.pop(0))
         first_param = spec.params[0].name
         if first_param in kwargs:
@@ -48,9 +63,12 @@ def bind_call(spec: OpSpec, fn: Any, args: tuple[Any, ...], kwargs: dict[str, An
             params[first_param] = list(pos[0]) if len(pos) == 1 and isinstance(pos[0], (list, tuple)) else pos
         pos = []
     else:
-        hi = spec.n_inputs[1]
-        while pos and isinstance(pos[0], TensorValue) and (hi is None or len(inputs) < hi):
-            inputs.append(pos.pop(0))
+        hi, slot = spec.n_inputs[1], 0
+        while pos and (hi is None or slot < hi) and (isinstance(pos[0], TensorValue) or _absent_slot(spec, slot, pos)):
+            value = pos.pop(0)
+            slot += 1
+            if value is not None:
+                inputs.append(value)
     names = [p.name for p in spec.params if p.name not in params]
     if len(pos) > len(names):
         raise Unsupported("bad-argument", f"{spec.name} takes {len(names)} arguments besides its tensors, "
@@ -60,6 +78,18 @@ def bind_call(spec: OpSpec, fn: Any, args: tuple[Any, ...], kwargs: dict[str, An
     for pname, value in kwargs.items():
         _take(spec, pname, value, inspect.Parameter.empty, inputs, params)
     return inputs, params
+
+
+def _absent_slot(spec: OpSpec, slot: int, pos: list[Any]) -> bool:
+    """``pos[0]`` is None in the place of an optional tensor (F.conv2d(x, w, None, 2)); a tensor
+    after it would land in the wrong place, so that is refused."""
+    if pos[0] is not None or slot < spec.n_inputs[0] or slot >= len(spec.input_names) \
+            or spec.param(spec.input_names[slot]) is not None:
+        return False
+    if any(isinstance(v, TensorValue) for v in pos[1:len(spec.input_names) - slot]):
+        raise Unsupported("unsupported-argument", f"{spec.name} with {spec.input_names[slot]}=None but a later "
+                                                  "tensor: shapeplan passes optional tensors by position")
+    return True
 
 
 def _take(spec: OpSpec, pname: str, value: Any, default: Any, inputs: list[TensorValue],

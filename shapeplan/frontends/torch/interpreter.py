@@ -163,6 +163,9 @@ class Interpreter:
             except (ArgError, RuleError) as e:
                 out = None  # `check` reports it with the full message
                 self.failures[layer.name] = f"{layer.name} ({op}) {e.message}"
+        else:  # an input's layer failed: say which, and why
+            first = next(t.name for t, s in zip(inputs, shapes, strict=True) if s is None)
+            self.failures[layer.name] = self.failures.get(first, f"{first} failed")
         self.shapes[layer.name] = out
         if op in _BOOL_OPS:
             self.bool_tensors.add(layer.name)

@@ -86,7 +86,17 @@ class TensorProxy(fx.Proxy):
         return int(shape[0])
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        raise Unsupported("unsupported-method", "item assignment into a tensor (x[...] = v)")
+        """``x[a:b, ..., c:d] = number`` leaves x's shape as it is and cannot fail (slices never
+        raise); other item assignments (an integer or tensor index, a tensor value, whose
+        shapes torch checks) are refused."""
+        keys = key if isinstance(key, tuple) else (key,)
+        if isinstance(value, (bool, int, float)) and all(
+                k is None or k is Ellipsis or (isinstance(k, slice) and all(
+                    b is None or (isinstance(b, int) and not isinstance(b, bool)) for b in (k.start, k.stop, k.step))
+                    and k.step in (None, 1)) for k in keys):
+            return
+        raise Unsupported("unsupported-method", "item assignment into a tensor (x[...] = v) other than a number "
+                                                "into slices")
 
     def __repr__(self) -> str:
         return f"TensorProxy({self.node.name})"
