@@ -11,6 +11,7 @@ depend on them (a ``view`` that works whether or not ``H`` is 1), nothing is ask
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from math import gcd
 from typing import Protocol, TypeVar
 
@@ -115,11 +116,15 @@ class _Script:
         if cond.negative:
             return not self.decide(cond.positive, prefer)
         if self.env:
-            cond = Cond(cond.kind, norm(sympy.sympify(cond.lhs).subs(self.env)),
-                        norm(sympy.sympify(cond.rhs).subs(self.env)))
+            cond = Cond(cond.kind, norm(sympy.sympify(cond.lhs).xreplace(self.env)),
+                        norm(sympy.sympify(cond.rhs).xreplace(self.env)))
         known = cond.concrete()
         if known is not None:
             return known
+        lhs = sympy.sympify(cond.lhs)
+        if cond.kind == "eq" and cond.rhs == 1 and (lhs.is_Mul or lhs.is_Pow):
+            # a product of sizes >= 1 is 1 where each factor is: one question per size
+            return all(self.decide(eq(b, 1)) for b in (f.as_base_exp()[0] for f in sympy.Mul.make_args(lhs)))
         if cond in self.memo:
             return self.memo[cond]
         k = len(self.taken)
@@ -130,25 +135,28 @@ class _Script:
             self.pending.append((*self.taken, True))
         self.taken.append(answer)
         self.memo[cond] = answer
-        lhs = sympy.sympify(cond.lhs)
         if answer and cond.kind == "eq" and isinstance(lhs, sympy.Symbol) and isinstance(cond.rhs, int):
             self.env[lhs] = cond.rhs
         return answer
 
 
-MAX_LOCAL_PATHS = 64
+MAX_LOCAL_PATHS = 256
 _MIXED = object()
 
 
 def settle(by: Decides, run: Callable[[Ask], T]) -> T:
     """``run``'s result, where it does not depend on the answers to its questions (tried
-    hypothetically, up to MAX_LOCAL_PATHS ways), without asking ``by``; else ``run`` asking
-    ``by`` (each question whose answer depends on the sizes is then a case)."""
+    hypothetically, up to MAX_LOCAL_PATHS ways: with ``by.fork`` where ``by`` has one, which
+    skips the answers no size allows), without asking ``by``; else ``run`` asking ``by``
+    (each question whose answer depends on the sizes is then a case)."""
+    # the analysis' own decider (a rule's context asks its oracle) answers hypothetically in a
+    # fork, skipping the answers that no size allows
+    fork = getattr(getattr(by, "oracle", by), "fork", None)
     todo: list[tuple[bool, ...]] = [()]
     seen: object = _MIXED
     tried = 0
     while todo and tried < MAX_LOCAL_PATHS:
-        script = _Script(todo.pop())
+        script = fork(todo.pop()) if fork is not None else _Script(todo.pop())
         tried += 1
         got = run(Ask(script, local=True))
         if seen is not _MIXED and got != seen:
@@ -185,6 +193,7 @@ def _factors(e: Dim) -> tuple[int, dict[sympy.Expr, int]]:
     return c, out
 
 
+@lru_cache(maxsize=1 << 14)
 def _cancel(a: Dim, b: Dim) -> tuple[Dim, Dim]:
     """``a`` and ``b`` divided by their common factors (all factors are sizes >= 1 here, or
     positive integers), so that any comparison of the two is unchanged."""

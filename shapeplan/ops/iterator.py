@@ -40,8 +40,11 @@ def result_dtype(operands: Sequence[Layout]) -> str:
 def iterate(shape: Shape, operands: Sequence[Layout]) -> Layout:
     """The output of an elementwise op with these inputs (in torch's argument order), lazily."""
     dtype = result_dtype(operands)
-    if operands and all(x.kind == "contiguous" and x.shape == shape for x in operands):
-        return Layout.contiguous(shape, dtype)  # every input contiguous: asks nothing
+    full = [x for x in operands if x.shape]
+    if full and all(x.kind == "contiguous" and x.shape == tuple(shape) for x in full):
+        # contiguous inputs (and numbers): a contiguous output (with numbers, the order that
+        # reorder_dimensions recovers from default strides is the natural one)
+        return Layout.contiguous(shape, dtype)
     return Layout.lazy(shape, lambda ask: _iterate(ask, shape, operands), dtype)
 
 

@@ -103,7 +103,11 @@ class Layout:
 
     @staticmethod
     def strided(shape: Shape, strides: Sequence[Dim], dtype: str = "float32") -> Layout:
-        return Layout(shape, "strided", tuple(norm(s) for s in strides), dtype=dtype)
+        """Explicit strides (torch's default ones make a contiguous layout)."""
+        st = tuple(norm(s) for s in strides)
+        if same_dims(st, default_strides(tuple(shape))):
+            return Layout(shape, "contiguous", dtype=dtype)
+        return Layout(shape, "strided", st, dtype=dtype)
 
     @staticmethod
     def lazy(shape: Shape, make: Callable[[Ask], Layout], dtype: str = "float32") -> Layout:
@@ -297,7 +301,7 @@ def view_strides(ask: Ask, x: Layout, new: Shape, maybe_empty: bool = True) -> S
     old = x.shape
     if not old:
         return tuple(1 for _ in new)
-    if x.kind == "contiguous" or x.kind == "strided" and same_dims(x.strides(ask), default_strides(old)):
+    if x.kind == "contiguous":
         return default_strides(new)  # one chunk (for an empty tensor, any strides do)
     if maybe_empty and ask.empty(old):
         return x.strides(ask) if same_dims(old, new) else default_strides(new)
@@ -340,3 +344,17 @@ def viewed(x: Layout, new: Shape) -> Layout:
     if x.kind == "contiguous":
         return Layout.contiguous(new, x.dtype)
     return Layout.lazy(new, make, x.dtype)
+
+
+def splits(old: Shape, new: Shape) -> bool:
+    """Is ``new`` ``old`` with each dim split in consecutive dims (dims of 1 anywhere), at
+    every size?  Such a view always exists, whatever the strides."""
+    j = 0
+    for d in old:
+        acc: Dim = 1
+        while j < len(new) and not same_dims([acc], [d]):
+            acc = norm(acc * new[j])
+            j += 1
+        if not same_dims([acc], [d]):
+            return False
+    return all(isinstance(d, int) and d == 1 for d in new[j:])

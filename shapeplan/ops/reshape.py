@@ -29,7 +29,7 @@ from ..core.conditions import dvd, eq, ge
 from ..core.dims import Dim, Shape, floordiv, fmt, fmt_shape, norm, prod
 from .ask import generic, settle
 from .ctx import ArgError, RuleCtx
-from .layout import view_strides, viewed
+from .layout import splits, view_strides, viewed
 from .merge import same, surely_positive
 from .params import Converter, dim_t, int_list_t, int_t, opt_t, schema_of, with_schema
 from .registry import Param, norm_dim, op
@@ -238,7 +238,8 @@ def view(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     x = xs[0]
     out = infer_shape(ctx, a["shape"], prod(x), "shape", f"input {fmt_shape(x)}")
     layout = ctx.layout(0, x)
-    if not settle(ctx, lambda ask: view_strides(ask, layout, out) is not None):
+    trivial = len(x) <= 1 or splits(x, out)  # one chunk, or dims split: always a view
+    if not trivial and not settle(ctx, lambda ask: view_strides(ask, layout, out) is not None):
         have = ", ".join(fmt(s) for s in layout.strides(generic()))
         ctx.fail("view", f"cannot view the input {fmt_shape(x)} as {fmt_shape(out)}: its memory (strides ({have})) "
                          "cannot be described with that shape (at least one dimension spans across two "
