@@ -136,6 +136,10 @@ def _table(rng: random.Random) -> dict[str, Callable[[], Sample | None]]:
         "permute": lambda: (lambda s: ([s], {"dims": r.sample(range(len(s)), len(s))}))(_any(r)),
         "transpose": lambda: (lambda s: ([s], {"dim0": r.randrange(len(s)), "dim1": r.randrange(len(s))}))(_any(r)),
         "unsqueeze": lambda: ([_any(r)], {"dim": 1}),
+        "t": lambda: ([[r.randint(1, 4) for _ in range(r.randint(0, 2))]], {}),
+        "movedim": lambda: (lambda s: ([s], {"source": r.randrange(len(s)), "destination": -1}))(_any(r)),
+        "moveaxis": lambda: (lambda s: ([s], {"source": [0, len(s) - 1], "destination": [-1, 0]}))(
+            [r.randint(1, 4) for _ in range(r.randint(2, 5))]),
         "narrow": lambda: (lambda s: ([s], {"dim": 0, "start": 0, "length": max(1, s[0] - 1)}))(_any(r)),
         "getitem": lambda: ([_any(r)], {"index": r.choice([["::2"], [None, "1:"], ["...", 0], [0, None, "::3"],
                                                            ["...", None]])}),

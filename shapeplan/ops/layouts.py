@@ -151,6 +151,23 @@ def _transpose(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -
     return derived(x, out, swap)
 
 
+@layout_of("t")
+def _t(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    x = ins[0]
+    return x if len(x.shape) < 2 else derived(x, out, lambda ask, s: (s[1], s[0]))
+
+
+@layout_of("movedim", "moveaxis")
+def _movedim(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    from .reshape import movedim_order
+
+    x = ins[0]
+    if not x.shape:
+        return x
+    order = movedim_order(ctx, len(x.shape), a["source"], a["destination"])
+    return derived(x, out, lambda ask, s: tuple(s[i] for i in order))
+
+
 @layout_of("narrow", "detach", "Identity")
 def alias(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
     x = ins[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.dims import Shape
+from .ask import Ask, settle
 from .ctx import RuleCtx
 from .iterator import iterate, scalar
 from .layout import Layout
@@ -22,8 +23,22 @@ def _inplace(a: dict[str, Any]) -> bool:
     return bool(a.get("inplace"))
 
 
+def written(ctx: RuleCtx, x: Layout) -> Layout:
+    """``x`` itself, written in place: torch refuses to write into memory where several
+    elements are one (a dim of stride 0, from expand, of size >= 2) of a non-empty tensor."""
+    if x.kind != "contiguous" and settle(ctx, lambda ask: not ask.empty(x.shape) and _overlaps(ask, x)):
+        ctx.fail("inplace-overlap", "writes in place into memory where several elements are one (an expanded "
+                                    "dim, stride 0): torch refuses it", hint="clone() the input first, or drop "
+                                                                            "inplace=True", param="inplace")
+    return x
+
+
+def _overlaps(ask: Ask, x: Layout) -> bool:
+    return any(isinstance(s, int) and s == 0 and not ask.one(n) for n, s in zip(x.shape, x.strides(ask), strict=True))
+
+
 def _unary(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
-    return ins[0] if _inplace(a) else iterate(out, ins[:1])
+    return written(ctx, ins[0]) if _inplace(a) else iterate(out, ins[:1])
 
 
 def _binary(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
@@ -32,14 +47,20 @@ def _binary(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> L
     return iterate(out, ins[:2])
 
 
-_UNARY = ("Threshold", "ReLU", "Sigmoid", "Hardsigmoid", "Tanh", "SiLU", "Mish", "Hardswish",
+_UNARY = ("ReLU", "Sigmoid", "Hardsigmoid", "Tanh", "SiLU", "Mish", "Hardswish",
           "ELU", "CELU", "SELU", "GELU", "Hardshrink", "LeakyReLU", "Softplus", "Softshrink", "relu",
           "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "sigmoid", "tanh", "hardsigmoid",
-          "hardswish", "softplus", "threshold", "hardshrink", "softshrink", "sqrt", "rsqrt", "exp", "log", "abs",
+          "hardswish", "softplus", "hardshrink", "softshrink", "sqrt", "rsqrt", "exp", "log", "abs",
           "neg", "square", "reciprocal", "sign", "floor", "ceil", "erf", "round", "clamp", "clip", "clamp_min",
           "clamp_max")
 for _name in _UNARY:
     layout_of(_name)(_unary)
+
+
+@layout_of("Threshold", "threshold")
+def _threshold(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    """In place, threshold_ writes without torch's overlap check."""
+    return ins[0] if _inplace(a) else iterate(out, ins[:1])
 for _name in ("add", "sub", "mul", "div", "maximum", "minimum", "pow"):
     layout_of(_name)(_binary)
 
@@ -51,7 +72,7 @@ def _extreme(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> 
 
 @layout_of("RReLU", "rrelu", "LogSigmoid", "logsigmoid")
 def _own_output(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
-    return ins[0] if _inplace(a) else Layout.contiguous(out, ins[0].dtype)
+    return written(ctx, ins[0]) if _inplace(a) else Layout.contiguous(out, ins[0].dtype)
 
 
 @layout_of("Softsign", "softsign")
@@ -69,7 +90,7 @@ def _tanhshrink(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) 
 @layout_of("Hardtanh", "ReLU6", "hardtanh", "relu6", "PReLU")
 def _like_input(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
     """An output made with ``empty_like(input)`` (hardtanh, prelu), then filled."""
-    return ins[0] if _inplace(a) else copied(ins[0])
+    return written(ctx, ins[0]) if _inplace(a) else copied(ins[0])
 
 
 @layout_of("GLU", "glu")
@@ -95,8 +116,10 @@ def _normalize(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -
 
 def _dropout(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape, feature: bool) -> Layout:
     x, p = ins[0], a["p"]
-    if not a.get("training") or p == 0 or _inplace(a):
+    if not a.get("training") or p == 0:
         return x
+    if _inplace(a):
+        return written(ctx, x)
     if p == 1:
         return iterate(out, [x, Layout.contiguous(())])
     if not feature:
@@ -120,7 +143,7 @@ def _dropout_batched(rank: int) -> LayoutFn:
 
     def fn(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
         x = ins[0]
-        if len(x.shape) == rank or not a.get("training") or a["p"] == 0 or _inplace(a):
+        if len(x.shape) == rank or not a.get("training") or a["p"] == 0 or _inplace(a):  # unsqueeze_ / squeeze_
             return _dropout(ctx, ins, a, out, feature=True)
         y = unsqueeze(x, 0)
         return squeeze(_dropout(ctx, [y], a, y.shape, feature=True), {0})

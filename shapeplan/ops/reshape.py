@@ -278,6 +278,46 @@ def transpose(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     return tuple(out)
 
 
+@op("t", torch_name="torch.t")
+def t(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """torch.t(input): a 2-D input transposed; 0-D and 1-D inputs as they are."""
+    x = xs[0]
+    if len(x) > 2:
+        ctx.fail("rank", f"t() expects a tensor with <= 2 dimensions, but the input is {len(x)}D {fmt_shape(x)}",
+                 hint="use transpose(dim0, dim1) or permute")
+    return tuple(reversed(x))
+
+
+def movedim_order(ctx: RuleCtx, rank: int, source: Any, destination: Any) -> list[int]:
+    """torch.movedim's permutation: output dim i is input dim order[i]."""
+    if isinstance(source, int) != isinstance(destination, int):
+        ctx.fail("args", "source and destination must both be ints or both be lists of ints", param="destination")
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        ctx.fail("dim", f"source {tuple(src)} and destination {tuple(dst)} must name as many dims",
+                 param="destination")
+    s = [norm_dim(d, rank, ctx, "source") for d in src]
+    d = [norm_dim(v, rank, ctx, "destination") for v in dst]
+    if len(set(s)) != len(s) or len(set(d)) != len(d):
+        ctx.fail("dim", f"source {tuple(src)} and destination {tuple(dst)} must not repeat a dim", param="source")
+    if rank == 0:
+        return []
+    order: list[int | None] = [None] * rank
+    for a_, b_ in zip(s, d, strict=True):
+        order[b_] = a_
+    rest = iter(i for i in range(rank) if i not in s)
+    return [o if o is not None else next(rest) for o in order]
+
+
+@op("movedim", Param("source", _int_or_ints), Param("destination", _int_or_ints), aliases=("moveaxis",))
+def movedim(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """torch.movedim(input, source, destination): the dims ``source`` move to ``destination``."""
+    x = xs[0]
+    order = movedim_order(ctx, len(x), a["source"], a["destination"])
+    return tuple(x[i] for i in order) if x else ()
+
+
 # --------------------------------------------------------------------------- squeeze / unsqueeze
 
 
