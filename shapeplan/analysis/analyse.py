@@ -38,6 +38,8 @@ def analyse(net: Network, prop: Propagation, region: Region | None = None) -> tu
     can never hold (error) or that restricts the sizes through an equality (note).  With
     ``region``, only its sizes are considered (a case of the network)."""
     symbols = list(net.symbol_names())
+    if region is not None:  # a size its case was decided on (a layer argument's symbol, too)
+        symbols += [s for s in region.symbols if s not in symbols]
     for c in prop.constraints:
         for s in sorted(free_symbols(c.cond.lhs) | free_symbols(c.cond.rhs)):
             if s not in symbols:

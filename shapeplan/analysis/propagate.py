@@ -22,6 +22,8 @@ from ..core.ir import Layer, Network
 from ..ops import REGISTRY, OpSpec
 from ..ops.apply import apply_rule
 from ..ops.ctx import ArgError, Oracle, RuleError
+from ..ops.layout import Layout
+from ..ops.layouts import output_layout
 from ..ops.params import SOLVE
 from ..ops.registry import bind, resolve_auto
 
@@ -91,6 +93,7 @@ def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None,
     constraints: list[Constraint] = []
     diags: list[Diagnostic] = list(getattr(net, "_load_diagnostics", ()))
     shapes: dict[str, Shape | None] = {k: tuple(v) for k, v in net.inputs.items()}
+    layouts: dict[str, Layout] = {}  # how each tensor lies in memory (inputs: contiguous)
     for iname, ishape in net.inputs.items():
         # an input dim written as an expression (`H // 2`, `a - b`) is a size only where it is >= 0
         for i, d in enumerate(ishape):
@@ -137,7 +140,9 @@ def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None,
             shapes[layer.name] = None
             continue
         try:
-            out, requirements = apply_rule(spec, ins, args, oracle)
+            out, requirements, ctx = apply_rule(spec, ins, args, oracle, [
+                layouts.get(src) or Layout.contiguous(x) for src, x in zip(layer.inputs, ins, strict=True)])
+            layouts[layer.name] = output_layout(spec.name, ctx, ins, args, out)
         except RuleError as e:
             error(e.code, e.message, e.hint, e.param)
             shapes[layer.name] = None

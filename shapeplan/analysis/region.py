@@ -155,6 +155,11 @@ class Decider:
         self.region = path_yes if answer else path_no
         return answer
 
+    def fork(self, script: tuple[bool, ...]) -> Decider:
+        """A copy that answers from ``script`` from here on, hypothetically: its decisions are
+        its own (a rule tries whether its result depends on them, :func:`~shapeplan.ops.ask.settle`)."""
+        return Decider(self.region, script, alive=self.alive)
+
     def assume(self, cond: Cond) -> None:
         """Keep only the sizes where ``cond`` holds (a layer's requirement: sizes where the
         program already failed take no later branch).  Never a decision point; a condition

@@ -1,9 +1,10 @@
 """Applying a rule, with its results remembered.
 
 A rule is a pure function of its input shapes and arguments, except for the questions it asks
-(:meth:`~shapeplan.ops.ctx.RuleCtx.decide`).  A result that asked no question is the same every
-time, so it is remembered: the cases and paths of a network, fix-its and ``solve`` apply the
-same rule to the same shapes many times.
+(:meth:`~shapeplan.ops.ctx.RuleCtx.decide`) and the inputs' layouts it reads
+(:meth:`~shapeplan.ops.ctx.RuleCtx.layout`).  A result that did neither is the same every time,
+so it is remembered: the cases and paths of a network, fix-its and ``solve`` apply the same rule
+to the same shapes many times.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Any
 from ..core.conditions import Cond, Requirement
 from ..core.dims import Shape, norm
 from .ctx import Oracle, RuleCtx
+from .layout import Layout
 from .registry import OpSpec
 
-_CACHE: OrderedDict[Any, tuple[Shape, tuple[Requirement, ...]]] = OrderedDict()
+_CACHE: OrderedDict[Any, tuple[Shape, tuple[Requirement, ...], Layout | None]] = OrderedDict()
 _MAX = 1 << 17
 
 
@@ -36,6 +38,16 @@ class _Asked:
             self.inner.assume(cond)
 
 
+class _Tracked(RuleCtx):
+    """A RuleCtx that notes whether the rule read an input's layout."""
+
+    read_layout = False
+
+    def layout(self, i: int, shape: Shape) -> Layout:
+        self.read_layout = True
+        return super().layout(i, shape)
+
+
 def _frozen(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return tuple(_frozen(x) for x in v)
@@ -46,9 +58,10 @@ def _frozen(v: Any) -> Any:
     return v
 
 
-def apply_rule(spec: OpSpec, ins: Sequence[Shape], args: dict[str, Any],
-               oracle: Oracle | None = None) -> tuple[Shape, list[Requirement]]:
-    """(output shape, requirements) of ``spec``'s rule; raises what the rule raises."""
+def apply_rule(spec: OpSpec, ins: Sequence[Shape], args: dict[str, Any], oracle: Oracle | None = None,
+               layouts: Sequence[Layout] | None = None) -> tuple[Shape, list[Requirement], RuleCtx]:
+    """(output shape, requirements, the rule's context: its inputs' layouts and the output
+    layout it set) of ``spec``'s rule; raises what the rule raises."""
     try:
         key: Any = (spec.name, tuple(tuple(x) for x in ins), _frozen(args))
         hit = _CACHE.get(key)
@@ -56,12 +69,14 @@ def apply_rule(spec: OpSpec, ins: Sequence[Shape], args: dict[str, Any],
         key, hit = None, None
     if hit is not None:
         _CACHE.move_to_end(key)
-        return hit[0], list(hit[1])
+        return hit[0], list(hit[1]), RuleCtx(requirements=list(hit[1]), oracle=oracle, layouts=layouts,
+                                             out_layout=hit[2])
     asked = _Asked(oracle)
-    ctx = RuleCtx(oracle=asked)
+    ctx = _Tracked(oracle=asked, layouts=layouts)
     out = tuple(norm(d) for d in spec.rule(ctx, list(ins), args))
-    if key is not None and not asked.asked:
-        _CACHE[key] = (out, tuple(ctx.requirements))
+    if key is not None and not asked.asked and not ctx.read_layout:
+        _CACHE[key] = (out, tuple(ctx.requirements), ctx.out_layout)
         if len(_CACHE) > _MAX:
             _CACHE.popitem(last=False)
-    return out, ctx.requirements
+    ctx.oracle = oracle
+    return out, ctx.requirements, ctx

@@ -1,6 +1,6 @@
 """What a rule may do besides computing its output shape: state requirements (conditions
-with their messages), ask a question whose answer changes the output (is this size 1?), or
-fail outright.  Also the two exceptions of the rule world: :class:`RuleError` (no output
+with their messages), ask a question whose answer changes the output (is this size 1?), read
+its inputs' memory layouts (``view``), or fail outright.  Also the two exceptions of the rule world: :class:`RuleError` (no output
 shape) and :class:`ArgError` (a bad argument value, exit code 2).
 """
 
@@ -12,6 +12,7 @@ from typing import Protocol
 
 from ..core.conditions import Cond, Requirement
 from ..core.dims import Dim, Shape, fmt
+from .layout import Layout
 
 
 class RuleError(Exception):
@@ -46,6 +47,16 @@ class RuleCtx:
 
     requirements: list[Requirement] = field(default_factory=list)
     oracle: Oracle | None = None
+    # the inputs' memory layouts (:mod:`.layout`); None: every input is a new contiguous tensor
+    layouts: Sequence[Layout] | None = None
+    # the output's layout, when the rule works it out itself (view); else see layouts.output_layout
+    out_layout: Layout | None = None
+
+    def layout(self, i: int, shape: Shape) -> Layout:
+        """Input ``i``'s layout (of shape ``shape``): the one given, else contiguous."""
+        if self.layouts is not None and i < len(self.layouts):
+            return self.layouts[i]
+        return Layout.contiguous(shape)
 
     def decide(self, cond: Cond, prefer: bool | None = None) -> bool:
         """Does ``cond`` hold?  For a rule whose output changes with the answer (a size that

@@ -134,7 +134,7 @@ with_schema(_absent_t, {"type": "array", "items": {"enum": list(_BN_INPUTS[1:3])
 
 @op("batch_norm", Param("training", bool_t, False), Param("momentum", _FLOAT, 0.1),
     Param("eps", _FLOAT, 1e-5), Param("absent", _absent_t, ()), n_inputs=(1, 5), torch_name="F.batch_norm",
-    input_names=_BN_INPUTS)
+    input_names=_BN_INPUTS, positional_inputs=3)
 def batch_norm(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """F.batch_norm(input, running_mean, running_var, weight=None, bias=None, training, momentum, eps);
     ``absent`` names the running stats passed as None (torch: both or neither, and only when

@@ -1,6 +1,6 @@
 """Ops that move, repeat, select or order elements: roll, flip, repeat, tile, repeat_interleave,
 gather, index_select, take_along_dim, cumsum / cumprod / logcumsumexp, topk, sort, argsort,
-argmax / argmin, diagonal, tril / triu, diag_embed, t, movedim / moveaxis, swapaxes.
+argmax / argmin, diagonal, tril / triu, diag_embed, swapaxes (t and movedim are in .reshape).
 
 torch's checks, as its CPU forward makes them (``dim`` arguments wrap as usual; a 0-d tensor
 takes dim 0 or -1 where torch treats it as 1-D):
@@ -319,42 +319,6 @@ def diag_embed(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
 # --------------------------------------------------------------------------- dim order
 
 
-@op("t", torch_name="Tensor.t", call_style="method")
-def t(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
-    """x.t(): transpose a 2-D tensor (0-D and 1-D unchanged)."""
-    x = xs[0]
-    if len(x) > 2:
-        ctx.fail("rank", f"expects a tensor with <= 2 dims, got {len(x)}-D {fmt_shape(x)}",
-                 hint="use transpose(dim0, dim1) or permute")
-    return tuple(reversed(x))
-
-
-def move_order(ctx: RuleCtx, rank: int, source: tuple[int, ...], destination: tuple[int, ...]) -> list[int]:
-    """torch.movedim: output dim i is input dim order[i]."""
-    if len(source) != len(destination):
-        ctx.fail("dim", f"source ({len(source)} dims) and destination ({len(destination)} dims) must have as many "
-                        "dims", param="destination")
-    src = [norm_dim(d, rank, ctx, "source") for d in source]
-    dst = [norm_dim(d, rank, ctx, "destination") for d in destination]
-    _distinct(ctx, src, source, "source")
-    _distinct(ctx, dst, destination, "destination")
-    order: list[int | None] = [None] * max(rank, 1)
-    for s, d in zip(src, dst):
-        order[d] = s
-    rest = iter(i for i in range(max(rank, 1)) if i not in src)
-    return [o if o is not None else next(rest) for o in order][:rank]
-
-
-def _movedim(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
-    """torch.movedim(input, source, destination): the source dims move to the destinations."""
-    x = xs[0]
-    return tuple(x[i] for i in move_order(ctx, len(x), a["source"], a["destination"]))
-
-
-for _name in ("movedim", "moveaxis"):
-    op(_name, Param("source", int_list_t()), Param("destination", int_list_t()))(_movedim)
-
-
 @op("swapaxes", Param("axis0", _INT), Param("axis1", _INT))
 def swapaxes(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """torch.swapaxes(input, axis0, axis1): transpose (torch.swapdims is transpose's alias)."""
@@ -369,4 +333,4 @@ def swapaxes(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
 INDEX_OPS: tuple[str, ...] = (
     "roll", "flip", "repeat", "tile", "repeat_interleave", "gather", "index_select", "take_along_dim", "cumsum",
     "cumprod", "logcumsumexp", "sort", "argsort", "topk", "argmax", "argmin", "diagonal", "tril", "triu",
-    "diag_embed", "t", "movedim", "moveaxis", "swapaxes")
+    "diag_embed", "swapaxes")

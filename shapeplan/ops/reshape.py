@@ -6,9 +6,11 @@ sizes must equal the input's element count; with it the other sizes' product mus
 positive and divide the element count, and the ``-1`` dim is the quotient.  Sizes may be
 symbolic (``shape: [N, -1]``, ``[N, C*H, W]``).  Common positive factors are cancelled
 before the condition is stated (symbols are positive), so ``view (N, C, H, W) -> [N, -1]``
-needs nothing and gives ``C*H*W``.  shapeplan does not track strides: ``view`` after a
-``permute`` / ``transpose`` raises in torch ("view size is not compatible with input
-tensor's size and stride") but is reported valid here; ``reshape`` is always safe.
+needs nothing and gives ``C*H*W``.  ``view`` also needs memory that the new shape can
+describe with strides (torch's ``computeStride``, on the input's layout, :mod:`.layout`):
+after a ``permute`` / ``transpose`` it raises in torch ("view size is not compatible with
+input tensor's size and stride") except where the sizes allow it (dims of 1), which are
+cases of the analysis; ``reshape`` (and flatten) copy where a view does not fit.
 
 squeeze: a dim is removed only when its size is 1, so with a symbolic size the output rank
 depends on the input size: the sizes where it is 1 are a case of their own
@@ -25,7 +27,9 @@ import sympy
 
 from ..core.conditions import dvd, eq, ge
 from ..core.dims import Dim, Shape, floordiv, fmt, fmt_shape, norm, prod
+from .ask import generic, settle
 from .ctx import ArgError, RuleCtx
+from .layout import splits, view_strides, viewed
 from .merge import same, surely_positive
 from .params import Converter, dim_t, int_list_t, int_t, opt_t, schema_of, with_schema
 from .registry import Param, norm_dim, op
@@ -221,14 +225,28 @@ def unflatten(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
 # --------------------------------------------------------------------------- reshape / view
 
 
-def _reshape(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
-    """x.reshape(*shape) / x.view(*shape): the same elements in a new shape; one size may be -1."""
+@op("reshape", Param("shape", _shape_t("shape")), torch_name="Tensor.reshape", call_style="method_star")
+def reshape(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """x.reshape(*shape): the same elements in a new shape; one size may be -1 (a copy where no view fits)."""
     x = xs[0]
     return infer_shape(ctx, a["shape"], prod(x), "shape", f"input {fmt_shape(x)}")
 
 
-for _name in ("reshape", "view"):
-    op(_name, Param("shape", _shape_t("shape")), torch_name=f"Tensor.{_name}", call_style="method_star")(_reshape)
+@op("view", Param("shape", _shape_t("shape")), torch_name="Tensor.view", call_style="method_star")
+def view(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """x.view(*shape): the same memory in a new shape; one size may be -1; the input's strides must allow it."""
+    x = xs[0]
+    out = infer_shape(ctx, a["shape"], prod(x), "shape", f"input {fmt_shape(x)}")
+    layout = ctx.layout(0, x)
+    trivial = len(x) <= 1 or splits(x, out)  # one chunk, or dims split: always a view
+    if not trivial and not settle(ctx, lambda ask: view_strides(ask, layout, out) is not None):
+        have = ", ".join(fmt(s) for s in layout.strides(generic()))
+        ctx.fail("view", f"cannot view the input {fmt_shape(x)} as {fmt_shape(out)}: its memory (strides ({have})) "
+                         "cannot be described with that shape (at least one dimension spans across two "
+                         "contiguous subspaces)",
+                 hint="use .reshape(...) (it copies where it must), or .contiguous() before .view(...)")
+    ctx.out_layout = viewed(layout, out)
+    return out
 
 
 # --------------------------------------------------------------------------- permute / transpose
@@ -258,6 +276,46 @@ def transpose(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     out = list(x)
     out[d0], out[d1] = out[d1], out[d0]
     return tuple(out)
+
+
+@op("t", torch_name="torch.t")
+def t(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """torch.t(input): a 2-D input transposed; 0-D and 1-D inputs as they are."""
+    x = xs[0]
+    if len(x) > 2:
+        ctx.fail("rank", f"t() expects a tensor with <= 2 dimensions, but the input is {len(x)}D {fmt_shape(x)}",
+                 hint="use transpose(dim0, dim1) or permute")
+    return tuple(reversed(x))
+
+
+def movedim_order(ctx: RuleCtx, rank: int, source: Any, destination: Any) -> list[int]:
+    """torch.movedim's permutation: output dim i is input dim order[i]."""
+    if isinstance(source, int) != isinstance(destination, int):
+        ctx.fail("args", "source and destination must both be ints or both be lists of ints", param="destination")
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        ctx.fail("dim", f"source {tuple(src)} and destination {tuple(dst)} must name as many dims",
+                 param="destination")
+    s = [norm_dim(d, rank, ctx, "source") for d in src]
+    d = [norm_dim(v, rank, ctx, "destination") for v in dst]
+    if len(set(s)) != len(s) or len(set(d)) != len(d):
+        ctx.fail("dim", f"source {tuple(src)} and destination {tuple(dst)} must not repeat a dim", param="source")
+    if rank == 0:
+        return []
+    order: list[int | None] = [None] * rank
+    for a_, b_ in zip(s, d, strict=True):
+        order[b_] = a_
+    rest = iter(i for i in range(rank) if i not in s)
+    return [o if o is not None else next(rest) for o in order]
+
+
+@op("movedim", Param("source", _int_or_ints), Param("destination", _int_or_ints), aliases=("moveaxis",))
+def movedim(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """torch.movedim(input, source, destination): the dims ``source`` move to ``destination``."""
+    x = xs[0]
+    order = movedim_order(ctx, len(x), a["source"], a["destination"])
+    return tuple(x[i] for i in order) if x else ()
 
 
 # --------------------------------------------------------------------------- squeeze / unsqueeze

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from shapeplan.ops import REGISTRY
 from shapeplan.ops.ctx import RuleCtx
-from shapeplan.ops.index import move_order
+from shapeplan.ops.reshape import movedim_order
 from tests.oracle import predict, predict_symbolic, symbolize, torch_call_source, torch_shape
 
 LONG = torch.int64
@@ -175,7 +175,7 @@ def test_examples() -> None:
     assert predict_symbolic("diagonal", [["H", "W"]], {"H": 9, "W": 3}, (1,)) == (2,)
     assert predict_symbolic("gather", [["N", "L"], ["N", 3]], env, (1,)) == (2, 3)
     assert predict_symbolic("index_select", [["N", "L"], [4]], env, (0,)) == (4, 7)
-    assert move_order(RuleCtx(), 3, (0,), (2,)) == [1, 2, 0]
+    assert movedim_order(RuleCtx(), 3, (0,), (2,)) == [1, 2, 0]
     assert torch_call_source("topk", 1, (2,)) == "torch.topk(x0, k=2)[0]"
     assert torch_call_source("gather", 2, (1,)) == "torch.gather(x0, index=x1, dim=1)"
     assert torch_call_source("repeat", 1, ([2, 1],)) == "x0.repeat(2, 1)"

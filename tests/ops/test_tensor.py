@@ -448,6 +448,24 @@ def test_batch_norm_examples() -> None:
         "F.batch_norm(x, m, v, weight=w, training=True)"
 
 
+def test_batch_norm_without_running_stats() -> None:
+    """F.batch_norm(x, None, None, weight, bias, training=True), as timm's NF nets call it."""
+    spec, absent = REGISTRY["batch_norm"], ["running_mean", "running_var"]
+    cases = [((2, 3, 4), [(3,), (3,)], True), ((1, 3, 1), [(3,)], True), ((2, 3), [(3,), (4,)], True),
+             ((2, 3), [(3,)], False), ((1, 3, 2), [(1, 3)], True), ((0, 3), [], True)]
+    for x, ws, training in cases:
+        got = predict("batch_norm", [x, *ws], (), {"training": training, "absent": absent})
+        try:
+            want: tuple[int, ...] | None = tuple(F.batch_norm(torch.zeros(x), None, None, *map(torch.ones, ws),
+                                                              training=training).shape)
+        except (RuntimeError, ValueError):
+            want = None
+        assert got == want, (x, ws, training)
+    assert predict("batch_norm", [(2, 3), (3,), (3,)], (), {"training": True, "absent": ["running_mean"]}) is None
+    src = call_source(spec, ["x", "w", "b"], bind(spec, (), {"training": True, "absent": absent}))
+    assert src == "F.batch_norm(x, None, None, weight=w, bias=b, training=True)"
+
+
 # --------------------------------------------------------------------------- normalize
 
 
@@ -638,7 +656,7 @@ def test_new_ops_listed_with_their_parameters() -> None:
     want = {"Parameter": ["shape", "requires_grad"], "Buffer": ["shape", "persistent"],
             "narrow": ["dim", "start", "length"], "getitem": ["index"], "expand": ["size"], "expand_as": [],
             "layer_norm": ["normalized_shape", "eps"], "group_norm": ["num_groups", "eps"],
-            "batch_norm": ["training", "momentum", "eps"], "normalize": ["p", "dim", "eps"], "linear": [],
+            "batch_norm": ["training", "momentum", "eps", "absent"], "normalize": ["p", "dim", "eps"], "linear": [],
             "clamp": ["min", "max"], "pow": ["exponent"], "round": ["decimals"]}
     for name, params in want.items():
         assert [p.name for p in REGISTRY[name].params] == params, name

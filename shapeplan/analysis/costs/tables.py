@@ -172,7 +172,7 @@ STATE_OPS = frozenset({"Parameter", "Buffer"})
 
 
 # ops whose output is their input, or a view of it (no new memory)
-_VIEWS = frozenset({"Identity", "permute", "transpose", "squeeze", "unsqueeze", "unflatten", "Unflatten", "view",
+_VIEWS = frozenset({"Identity", "permute", "transpose", "t", "movedim", "moveaxis", "squeeze", "unsqueeze", "unflatten", "Unflatten", "view",
                     "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
                     "detach", "expand", "expand_as", "getitem", "narrow", "type_as"})
 
@@ -209,6 +209,12 @@ def keeps_order(r: LayerResult) -> bool:
         return [d % rank for d in a["dims"]] == list(range(rank))
     if op == "transpose":
         return a["dim0"] % rank == a["dim1"] % rank
+    if op == "t":
+        return len(x) < 2
+    if op in ("movedim", "moveaxis"):
+        src, dst = a["source"], a["destination"]
+        return [d % rank for d in ((src,) if isinstance(src, int) else src)] == \
+            [d % rank for d in ((dst,) if isinstance(dst, int) else dst)]
     if op in ("expand", "expand_as"):
         return r.shape == x
     if op == "narrow":

@@ -13,8 +13,10 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import sympy
+
 from ...core.conditions import Cond
-from ...core.dims import evaluate, free_symbols, norm
+from ...core.dims import evaluate, free_symbols, norm, sym
 from ...core.sets import USet
 from .quasi import NotAnalysable, univariate
 
@@ -104,7 +106,21 @@ def apply_condition(boxes: list[Box], cond: Cond) -> list[Box]:
     A negated condition (``!=``, "not a multiple of") is the complement of its positive."""
     if cond.negative:
         return subtract(boxes, apply_condition(boxes, cond.positive))
+    known = cond.concrete()
+    if known is not None:
+        return list(boxes) if known else []
     syms = sorted(free_symbols(cond.lhs) | free_symbols(cond.rhs))
+    if len(syms) > 1 and any(_pinned(box, syms) for box in boxes):
+        # a symbol with one value in a box is that value there (C == N where C = 1: N == 1)
+        out: list[Box] = []
+        rest = [box for box in boxes if not _pinned(box, syms)]
+        for box in boxes:
+            pins = _pinned(box, syms)
+            if pins:
+                subs = {sym(k): v for k, v in pins.items()}
+                out += apply_condition([box], Cond(cond.kind, norm(sympy.sympify(cond.lhs).subs(subs)),
+                                                   norm(sympy.sympify(cond.rhs).subs(subs))))
+        return _check_box_count(out + (apply_condition(rest, cond) if rest else []))
     if len(syms) == 1:
         (s,) = syms
         out = []
@@ -159,6 +175,16 @@ def apply_condition(boxes: list[Box], cond: Cond) -> list[Box]:
                 else:
                     out.append(cand)
                     _check_box_count(out)
+    return out
+
+
+def _pinned(box: Box, names: Sequence[str]) -> dict[str, int]:
+    """The symbols among ``names`` that ``box`` allows one value only."""
+    out = {}
+    for n in names:
+        lo = box[n].min()
+        if lo is not None and box[n].max() == lo:
+            out[n] = lo
     return out
 
 

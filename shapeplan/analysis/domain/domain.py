@@ -36,13 +36,24 @@ class Domain:
 
     @staticmethod
     def union(symbols: tuple[str, ...], parts: list[Domain], bounds: Mapping[str, USet] | None = None) -> Domain:
-        """The union of disjoint domains over the same symbols (the cases of a network)."""
+        """The union of disjoint domains (the cases of a network); a symbol that a part does
+        not name is any size there."""
         parts = [p for p in parts if not p.empty]
+        symbols = tuple(dict.fromkeys([*symbols, *(s for p in parts for s in p.symbols)]))
+        parts = [p.widened(symbols) for p in parts]
         if len(parts) == 1:
             return parts[0]
         if all(p.exact for p in parts):
             return Domain(symbols, merge_boxes([b for p in parts for b in p.boxes], symbols), [], [], bounds or {})
         return Domain(symbols, [b for p in parts for b in p.boxes], [], [], bounds or {}, tuple(parts))
+
+    def widened(self, symbols: tuple[str, ...]) -> Domain:
+        """The same sizes over more symbols (the new ones take any size)."""
+        extra = {s: self.bounds.get(s, USet.range(1)) for s in symbols if s not in self.symbols}
+        if not extra:
+            return self
+        return Domain(symbols, [{**b, **extra} for b in self.boxes], self.conditions, self.residual, self.bounds,
+                      tuple(p.widened(symbols) for p in self.pieces))
 
     @property
     def empty(self) -> bool:

@@ -102,6 +102,20 @@ def _transpose(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Ma
             for k, ax in states[0].items()}
 
 
+def _t(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    if len(xs[0]) < 2:
+        return states[0]
+    return _transpose(states, xs, out, {"dim0": 0, "dim1": 1})
+
+
+def _movedim(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    from ...ops.ctx import RuleCtx
+    from ...ops.reshape import movedim_order
+
+    order = movedim_order(RuleCtx(), len(xs[0]), a["source"], a["destination"])
+    return _permute(states, xs, out, {"dims": order}) if order else states[0]
+
+
 def _first_only(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
     """Ops that read only the values of their first input (type_as, expand_as: the other's
     dtype or shape), shifted to the output's rank."""
@@ -184,7 +198,7 @@ LAYOUT_RULES: dict[str, Rule] = {
     "cat": _cat, "concat": _cat, "concatenate": _cat, "stack": _stack,
     "Flatten": _reshape, "flatten": _reshape, "Unflatten": _reshape, "unflatten": _reshape,
     "reshape": _reshape, "view": _reshape, "squeeze": _reshape, "unsqueeze": _reshape,
-    "permute": _permute, "transpose": _transpose,
+    "permute": _permute, "transpose": _transpose, "t": _t, "movedim": _movedim, "moveaxis": _movedim,
     "type_as": _first_only, "expand": _first_only, "expand_as": _first_only,
     "Parameter": _const, "Buffer": _const,
     "narrow": _narrow, "getitem": _getitem,

@@ -99,23 +99,11 @@ def _repeat_interleave(states: list[dict[str, Axis]], xs: list[Shape], out: Shap
                     lambda ax, i, size: replace(ax, jump=num(ax.jump * sympy.Rational(1, r))))
 
 
-def _movedim(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
-    from ...ops.ctx import RuleCtx
-    from ...ops.index import move_order
-
-    order = move_order(RuleCtx(), len(xs[0]), a["source"], a["destination"])
-    return _moved(states[0], {p: i for i, p in enumerate(order)}, ())
-
-
 def _swap(k0: str, k1: str) -> Rule:
     def rule(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
         return _transpose(states, xs, out, {"dim0": a[k0], "dim1": a[k1]})
 
     return rule
-
-
-def _t(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
-    return _transpose(states, xs, out, {"dim0": 0, "dim1": -1})
 
 
 def _im2col(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
@@ -246,7 +234,7 @@ _INDEX_RULES: dict[str, Rule] = {
     "tril": _identity, "triu": _identity,
     "diagonal": _diagonal, "diag_embed": _diag_embed,
     "repeat": _repeat("repeats"), "tile": _repeat("dims"), "repeat_interleave": _repeat_interleave,
-    "t": _t, "movedim": _movedim, "moveaxis": _movedim, "swapaxes": _swap("axis0", "axis1"),
+    "swapaxes": _swap("axis0", "axis1"),
     "swapdims": _swap("dim0", "dim1"),
     "im2col": _im2col, "Unfold": _im2col, "unfold": _tensor_unfold,
     "fold": _scramble(lambda a, x: None), "Fold": _scramble(lambda a, x: None),

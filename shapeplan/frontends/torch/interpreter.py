@@ -156,7 +156,7 @@ class Interpreter:
             ins = [s for s in shapes if s is not None]
             try:
                 args = resolve_auto(spec, bind(spec, (), clean), ins)
-                out, requirements = apply_rule(spec, ins, args, self.oracle)
+                out, requirements, _ = apply_rule(spec, ins, args, self.oracle)
                 if self.oracle is not None:  # later branches are asked only where the layer runs
                     for req in requirements:
                         self.oracle.assume(req.cond)

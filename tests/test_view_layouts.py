@@ -1,0 +1,224 @@
+"""Strides against torch (CPU): every op's output layout, and whether a ``view`` runs.
+
+- Each registry op on inputs with random memory layouts (permuted, sliced with steps,
+  expanded, odd strides on size-1 dims): the strides shapeplan works out for its output
+  are torch's ``y.stride()`` (where the output has elements), and ``view`` /
+  ``local_response_norm`` / in-place ops fail exactly where torch raises.
+- Random chains of permute / transpose / expand / narrow / getitem / squeeze / unsqueeze /
+  flatten / reshape / contiguous / elementwise ops ending in ``view``, on inputs whose dims
+  are symbols or 0 / 1 / 2 / 3 (tests/layoutgen.py): the domain and every layer's shape
+  equal torch's at every size of a grid.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import warnings
+from typing import Any
+
+import layoutgen
+import netgen
+import pytest
+import torch
+from layout_samples import sample, strided
+
+import shapeplan
+from shapeplan.analysis.check import run_check
+from shapeplan.core.dims import norm
+from shapeplan.ops import REGISTRY
+from shapeplan.ops.ask import Ask
+from shapeplan.ops.calls import call_source
+from shapeplan.ops.ctx import ArgError, RuleCtx, RuleError
+from shapeplan.ops.layout import Layout, suggest_format
+from shapeplan.ops.layouts import output_layout
+from shapeplan.ops.registry import bind, resolve_auto
+
+torch.set_num_threads(1)
+
+
+class _Concrete:
+    """Sizes are numbers here: no question is left to ask."""
+
+    def decide(self, cond: Any, prefer: bool | None = None) -> bool:
+        raise AssertionError(f"asked {cond} at concrete sizes")
+
+
+def _predict(op: str, tensors: list[Any], a: dict[str, Any]) -> tuple[int, ...] | str:
+    """shapeplan's strides of the output, or "invalid"."""
+    spec = REGISTRY[op]
+    xs = [tuple(t.shape) for t in tensors]
+    ctx = RuleCtx(layouts=[Layout.strided(tuple(t.shape), t.stride()) for t in tensors])
+    try:
+        out = tuple(norm(d) for d in spec.rule(ctx, list(xs), a))
+        if any(r.cond.concrete() is False for r in ctx.requirements):
+            return "invalid"
+        layout = output_layout(op, ctx, xs, a, out)
+    except RuleError:
+        return "invalid"
+    return tuple(int(s) for s in layout.strides(Ask(_Concrete())))
+
+
+def _torch(op: str, tensors: list[Any], a: dict[str, Any]) -> tuple[int, ...] | str | None:
+    """torch's strides of the output, "invalid" where it raises, None for an empty output."""
+    spec = REGISTRY[op]
+    names = [f"x{i}" for i in range(len(tensors))]
+    env = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional, **dict(zip(names, tensors))}
+    src = call_source(spec, names, a)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with torch.no_grad():
+                if spec.kind == "module":
+                    module = eval(src, env)  # noqa: S307 - source built by shapeplan from validated values
+                    y = module.eval()(*tensors)
+                else:
+                    y = eval(src, env)  # noqa: S307
+        except (RuntimeError, ValueError, IndexError) as e:
+            strides_decide = ("view size is not compatible", "more than one element of the written-to tensor")
+            return "invalid" if any(m in str(e) for m in strides_decide) else None  # other checks: other tests
+    if isinstance(y, tuple):
+        y = y[0]
+    return tuple(y.stride()) if y.numel() else None
+
+
+def _backend_dependent(op: str, tensors: list[Any]) -> bool:
+    """Conv3d / ConvTranspose3d on a channels-last-3d input: torch picks a kernel with or
+    without channels-last-3d support by batch size, kernel size and thread count (its
+    oneDNN heuristic); shapeplan takes the channels-last one."""
+    if not op.startswith(("Conv3d", "ConvTranspose3d")) or tensors[0].dim() != 5:
+        return False
+    x = Layout.strided(tuple(tensors[0].shape), tensors[0].stride())
+    return bool(tensors[0].numel()) and suggest_format(Ask(_Concrete()), x) == "channels_last_3d"
+
+
+OPS = sorted(REGISTRY)
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_output_strides_match_torch(op: str) -> None:
+    rng = random.Random(f"layout:{op}")
+    checked = 0
+    for _ in range(40):
+        drawn = sample(op, rng)
+        if drawn is None:
+            return
+        shapes, kwargs = drawn
+        spec = REGISTRY[op]
+        if spec.param("inplace") is not None and rng.random() < 0.4:
+            kwargs = {**kwargs, "inplace": True}  # in place: refused where memory overlaps (expanded dims)
+        try:
+            a = resolve_auto(spec, bind(spec, (), kwargs), [tuple(s) for s in shapes])
+        except ArgError:
+            continue
+        tensors = [strided(s, rng) for s in shapes]
+        theirs = _torch(op, tensors, a)
+        if theirs is None or _backend_dependent(op, tensors):
+            continue
+        mine = _predict(op, tensors, a)
+        where = [(tuple(t.shape), t.stride()) for t in tensors]
+        assert mine == theirs, f"{call_source(spec, ['x'] * len(tensors), a)} on {where}: {mine} vs torch {theirs}"
+        checked += 1
+    assert checked >= 10, f"only {checked} samples of {op} could be compared"
+
+
+def _grid(spec: dict[str, Any]) -> list[dict[str, int]]:
+    rep = run_check(shapeplan.load(spec))
+    syms = netgen._all_symbols(rep)
+    return [dict(zip(syms, v)) for v in itertools.product([1, 2, 3], repeat=len(syms))]
+
+
+@pytest.mark.parametrize("chunk", range(6))
+def test_view_chains_agree_with_torch(chunk: int) -> None:
+    bad = []
+    valid = invalid = 0
+    for i in range(chunk, 240, 6):
+        spec = layoutgen.chain(random.Random(f"chain:{i}"))
+        out = netgen.compare(spec, envs=_grid(spec))
+        valid, invalid = valid + out.valid, invalid + out.invalid
+        bad += [f"chain:{i} {d}\n  {spec}" for d in out.disagreements]
+        assert not out.known, (i, out.known, spec)
+    assert not bad, "\n".join(bad[:3])
+    assert valid > 200 and invalid > 30, (valid, invalid)
+
+
+# --------------------------------------------------------------------------- examples
+
+
+def _domain(layers: list[dict[str, Any]], shape: list[Any]) -> Any:
+    rep = shapeplan.check({"input": shape, "layers": layers})
+    return rep
+
+
+def test_permute_then_view_needs_sizes_of_one() -> None:
+    """x.permute(0, 2, 3, 1).view(N, -1) runs only where C = 1 or H = W = 1."""
+    rep = _domain([{"op": "permute", "dims": [0, 2, 3, 1]}, {"op": "view", "shape": ["N", -1]}], ["N", "C", "H", "W"])
+    for n, c, h, w in itertools.product([1, 2, 3], repeat=4):
+        assert rep.domain.contains(N=n, C=c, H=h, W=w) == (c == 1 or h == w == 1)
+    assert any(d.code == "view" for d in rep.diagnostics)
+
+
+def test_elementwise_keeps_the_permuted_layout() -> None:
+    """x.permute(0, 2, 3, 1) * 2 is as non-contiguous as its input: a view after it fails too."""
+    layers = [{"op": "permute", "dims": [0, 2, 3, 1]}, {"op": "mul", "other": 2}, {"op": "view", "shape": [2, -1]}]
+    rep = _domain(layers, [2, 3, 4, 5])
+    assert not rep.ok
+    assert "view" in {d.code for d in rep.errors}
+
+
+@pytest.mark.parametrize("fix", [{"op": "contiguous"}, {"op": "Conv2d", "in_channels": "auto", "out_channels": 4,
+                                                          "kernel_size": 1}, {"op": "LayerNorm",
+                                                                              "normalized_shape": "auto"}])
+def test_ops_with_a_new_layout_make_the_view_valid(fix: dict[str, Any]) -> None:
+    layers = [{"op": "transpose", "dim0": 1, "dim1": 2}, fix, {"op": "view", "shape": [2, -1]}]
+    assert _domain(layers, [2, 3, 4, 5]).ok
+
+
+def test_reshape_and_flatten_never_fail_on_strides() -> None:
+    for op in ({"op": "reshape", "shape": ["N", -1]}, {"op": "flatten", "start_dim": 1}, {"op": "Flatten"}):
+        rep = _domain([{"op": "permute", "dims": [0, 2, 3, 1]}, op], ["N", "C", "H", "W"])
+        assert rep.ok and rep.domain.contains(N=2, C=3, H=4, W=5), op
+
+
+def test_a_view_that_only_splits_dims_asks_nothing() -> None:
+    """Splitting dims (or adding dims of 1) is a view at any strides: no case split."""
+    layers = [{"op": "permute", "dims": [0, 2, 3, 1]}, {"op": "unflatten", "dim": 3, "sizes": [1, -1]},
+              {"op": "view", "shape": ["N", "H", 1, "W", 1, "C"]}]
+    rep = _domain(layers, ["N", "C", "H", "W"])
+    assert rep.ok and not rep.cases
+
+
+def test_contiguous_networks_ask_nothing() -> None:
+    layers = [{"op": "Conv2d", "in_channels": "auto", "out_channels": 4, "kernel_size": 3}, {"op": "ReLU"},
+              {"op": "mul", "other": 2}, {"op": "view", "shape": ["N", -1]}]
+    rep = _domain(layers, ["N", 3, "H", "W"])
+    assert rep.ok and not rep.cases
+
+
+def test_torch_module_permute_view() -> None:
+    class M(torch.nn.Module):
+        def forward(self, x: Any) -> Any:
+            y = x.permute(0, 2, 3, 1) * 2
+            return y.view(y.shape[0], -1)
+
+    rep = shapeplan.check(shapeplan.from_torch(M(), ("N", 3, "H", "W")))
+    for n, h, w in itertools.product([1, 2], repeat=3):
+        try:
+            M()(torch.zeros(n, 3, h, w))
+            runs = True
+        except RuntimeError:
+            runs = False
+        assert rep.domain.contains(N=n, H=h, W=w) == runs
+
+
+def test_t_and_movedim_shapes_match_torch() -> None:
+    from oracle import predict, torch_shape
+
+    for rank in range(5):
+        shape = [2, 3, 4, 5, 6][:rank]
+        dims = list(range(-rank - 1, rank + 1))
+        lists: list[Any] = [(0, 1), (0, 0), (1, -1), (), (0,), (2, 3), (1, 0), (-1, 0, 1)]
+        for src, dst in itertools.chain(itertools.product(dims, dims), itertools.product(lists, lists)):
+            kw = {"source": src, "destination": dst}
+            assert predict("movedim", [shape], kwargs=kw) == torch_shape("movedim", [shape], kwargs=kw), (shape, kw)
+        assert predict("t", [shape]) == torch_shape("t", [shape]), shape
