@@ -36,8 +36,7 @@ from shapeplan.ops.ctx import ArgError
 from shapeplan.ops.registry import bind, resolve_auto
 
 SPATIAL_SYMBOLS = {1: ["L"], 2: ["H", "W"], 3: ["D", "H", "W"]}
-MAX_NUMEL = 400_000
-BROADCAST_OPS = {"add", "sub", "mul", "div", "maximum", "minimum", "max", "min", "pow"}  # sizes whose tensors would be larger are not run (time, not correctness)
+MAX_NUMEL = 400_000  # sizes whose tensors would be larger are not run (time, not correctness)
 
 
 # --------------------------------------------------------------------------- the generator
@@ -433,55 +432,11 @@ class Outcome:
     disagreements: list[dict[str, Any]] = field(default_factory=list)
 
 
-# Where shapeplan is knowingly stricter than torch (each documented in its op rule):
-# - "broadcast": a symbolic size is never taken as the broadcast 1 (ops/merge.py), so
-#   add(x, y) of sizes 2 and L is valid only at L = 2 for shapeplan, also at L = 1 for torch;
-# - "squeeze-symbolic": squeeze(dim) of a symbolic size is taken to remove it, so valid only
-#   where it is 1 (ops/reshape.py); torch leaves other sizes alone;
-# - "convt-empty": an empty ConvTranspose output, which torch accepts on its oneDNN path only,
-#   chosen by the batch size and thread count (ops/conv.py, _empty_output_ok): with a
-#   symbolic batch shapeplan calls it invalid;
-# - "inexact-scale": a non-dyadic scale_factor on a symbolic size has no exact formula
-#   (ops/resize.py); shapeplan refuses it rather than guess.
-# - "unshuffle-empty": PixelUnshuffle returns an empty input unchanged in torch; a symbolic
-#   size that is 0 only at some sizes is excluded by shapeplan (ops/resize.py);
-# - "empty-exemption": torch skips the "more than 1 value" checks of BatchNorm, InstanceNorm
-#   and GroupNorm on an empty tensor; shapeplan applies that only to a literal 0, taking a
-#   symbolic size such as (H - 1)*(W - 1) as positive (ops/norm.py);
-# - "strides": shapeplan does not track strides (ops/reshape.py), so an op that views a
-#   non-contiguous tensor (LocalResponseNorm after a transpose) fails in torch only.
-# These count apart from the agreements and the disagreements.
-def known_limitation(rep: shapeplan.Report, env: Mapping[str, int], predicted: Mapping[str, tuple[int, ...]],
-                     seen: Mapping[str, list[tuple[int, ...]]]) -> str | None:
-    if any(d.code == "inexact-scale" for d in rep.errors):
-        return "inexact-scale"
-    for name, shapes in seen.items():  # torch broadcast a size 1 that shapeplan does not take as 1
-        layer = rep.network.by_name.get(name)
-        if layer is not None and layer.op in BROADCAST_OPS and len(shapes) == 2:
-            a, b = shapes
-            if any(u != v and 1 in (u, v) for u, v in zip(reversed(a), reversed(b))):
-                return "broadcast"
-    for d in rep.errors:  # decided at every size: an empty ConvTranspose output
-        layer = rep.network.by_name.get(d.layer or "")
-        if (d.code == "output-too-small" and layer is not None and layer.op.startswith("ConvTranspose")
-                and 0 in predicted.get(layer.name, ())):
-            return "convt-empty"
-    for c in rep.propagation.constraints:
-        try:
-            a, b = evaluate(norm(c.cond.lhs), env), evaluate(norm(c.cond.rhs), env)
-        except KeyError:
-            continue
-        if c.code == "broadcast" and c.cond.kind == "eq" and a != b and 1 in (a, b):
-            return "broadcast"
-        if c.code == "squeeze-symbolic" and c.cond.kind == "eq" and a != b:
-            return "squeeze-symbolic"
-        if c.code == "output-too-small" and c.op.startswith("ConvTranspose") and a == 0 and b == 1:
-            return "convt-empty"
-        if c.code == "empty-input" and c.op.lower() in ("pixelunshuffle", "pixel_unshuffle") and a < b:
-            return "unshuffle-empty"
-        if c.code == "single-value" and c.cond.kind == "ge" and a == 0:
-            return "empty-exemption"
-    return None
+# Every size where shapeplan and torch differ is a disagreement: the broadcast of a size 1,
+# squeeze of a symbolic size, decimal scale factors, empty ConvTranspose outputs, empty inputs of
+# PixelUnshuffle and of the norms are all exact now (cases where a size may be 1 or 0).  Only
+# "strides" is still counted apart, in compare(): shapeplan does not track strides yet, so a view
+# of a non-contiguous tensor fails in torch only (the helper that tracks strides removes it).
 
 
 def _numel(shape: tuple[int, ...]) -> int:
@@ -571,11 +526,7 @@ def compare(spec: Mapping[str, Any] | str, rng: random.Random | None = None, env
                 out.invalid += 1
             continue
         if not valid:
-            known = known_limitation(rep, env, predicted, seen)
-            if known:
-                out.known[known] = out.known.get(known, 0) + 1
-            else:
-                out.disagreements.append({"kind": "torch-runs", "env": env})
+            out.disagreements.append({"kind": "torch-runs", "env": env})
             continue
         out.valid += 1
         for name, shape in got.items():

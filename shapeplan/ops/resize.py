@@ -21,7 +21,7 @@ align_corners.
 
 pixel_shuffle: (*, C, H, W) -> (*, C/r², H*r, W*r), C divisible by r².  pixel_unshuffle:
 (*, C, H, W) -> (*, C*r², H/r, W/r), H and W divisible by r; on CPU an empty input is returned
-unchanged (a clone), shape included.
+unchanged (a clone), shape included: where a size may be 0, a case of its own.
 """
 
 from __future__ import annotations
@@ -326,21 +326,11 @@ def _unshuffle(ctx: RuleCtx, x: Shape, r: int) -> Shape:
     for d, ax in ((h, "H"), (w, "W")):
         ctx.require(dvd(d, r), "size-divisible", f"needs input {ax} divisible by downscale_factor={r}, "
                     f"but it is {fmt(d)}", hint=f"make {ax} a multiple of {r}", show=d, param="downscale_factor")
-    if any(isinstance(norm(d), int) and norm(d) == 0 for d in x):
-        # torch's CPU kernel returns an empty input as is (a clone), shape unchanged.
-        # (The meta kernel computes the reshaped shape instead.)
+    if r != 1 and ctx.empty(x):
+        # torch's CPU kernel returns an empty input as is (a clone), shape unchanged (the meta
+        # kernel computes the reshaped shape instead); a size that is 0 only at some input sizes
+        # (4*H - 4 at H = 1) makes that a case of its own
         return tuple(norm(d) for d in x)
-    if r != 1:
-        # a size that is 0 only at some input sizes (4*H - 4 at H = 1) would make the output
-        # the input's shape there: one formula cannot say both, so such sizes are excluded
-        for i, d in enumerate(x):
-            nd = norm(d)
-            if isinstance(nd, int) or (nd - 1).is_nonnegative:
-                continue  # a literal (not 0, see above), or positive at every size (H, 2*H)
-            ctx.require(ge(d, 1), "empty-input",
-                        f"dim {i} = {fmt(d)} may be 0, and torch returns an empty input unchanged, a shape "
-                        "shapeplan does not write as one formula", hint="make sure the input is not empty here",
-                        show=d)
     return (*x[:-3], norm(c * r * r), floordiv(h, r), floordiv(w, r))
 
 
