@@ -118,6 +118,12 @@ def _spatial_op(g: Gen, x: Node) -> tuple[dict[str, Any], Node]:
                "stride": stride, "padding": r.randint(0, 2), "dilation": dil}
         if r.random() < 0.5:
             lay["output_padding"] = r.randint(0, max(stride, dil) - 1)
+        if r.random() < 0.3:  # near an empty output: a small kernel and a padding that eats it
+            lay.update(kernel_size=r.choice([1, 1, 2, 4]), stride=r.choice([1, 1, 2]), dilation=1,
+                       padding=r.randint(1, 3), output_padding=0)
+            if c and r.random() < 0.3:
+                lay["groups"] = r.choice(_divisors(c))
+                lay["out_channels"] = oc = lay["groups"] * r.randint(1, 2)
         out_c = oc
     elif family in ("pool", "func_pool"):
         kind = r.choice(["Max", "Avg", "Avg", "LP"])
@@ -141,9 +147,9 @@ def _spatial_op(g: Gen, x: Node) -> tuple[dict[str, Any], Node]:
             lay["op"] = f"{kind}Pool{d}d"
     elif family == "adaptive":
         kind = r.choice(["Avg", "Max"])
-        size: Any = r.randint(1, 4)
+        size: Any = r.choice([1, 1, 2, 3, 4])
         if d > 1 and r.random() < 0.4:
-            size = [r.choice([None, 1, 2, 3]) for _ in range(d)]
+            size = [r.choice([None, 1, 1, 2, 3]) for _ in range(d)]
         op = f"Adaptive{kind}Pool{d}d" if r.random() < 0.7 else f"adaptive_{kind.lower()}_pool{d}d"
         lay = {"op": op, "output_size": size}
     elif family == "norm":
@@ -198,7 +204,11 @@ def _spatial_op(g: Gen, x: Node) -> tuple[dict[str, Any], Node]:
         mode = r.choice(modes)
         lay = {"op": r.choice(["Upsample", "interpolate"]), "mode": mode}
         if r.random() < 0.5:
-            lay["scale_factor"] = r.choice([0.5, 1.5, 2.0, 2, 3.0, 0.75, 0.7])
+            scales = [0.5, 1.5, 2.0, 2, 3.0, 0.75, 0.7, 0.3, 1.4, 2.3, 0.35, 1.7, 0.6, 4.1, 1.15, 0.9]
+            lay["scale_factor"] = r.choice(scales) if d == 1 or r.random() < 0.7 else \
+                [r.choice(scales) for _ in range(d)]
+            if r.random() < 0.3:
+                lay["recompute_scale_factor"] = r.choice([True, False])
         else:
             syms = SPATIAL_SYMBOLS[d]
             sz: list[Any] = []
@@ -241,7 +251,13 @@ def _spatial_op(g: Gen, x: Node) -> tuple[dict[str, Any], Node]:
         elif kind == "unsqueeze":
             return {"op": "unsqueeze", "dim": r.randint(-rank - 1, rank)}, Node("", rank + 1, None, False)
         elif kind == "squeeze":
-            lay = {"op": "squeeze", "dim": r.randint(2, rank - 1)}  # a no-op unless that size is 1
+            form = r.random()
+            if form < 0.5:
+                lay = {"op": "squeeze", "dim": r.randint(2, rank - 1)}  # a no-op unless that size is 1
+            elif form < 0.75:
+                lay = {"op": "squeeze", "dim": [r.randint(0, rank - 1), r.randint(2, rank - 1)]}
+            else:
+                lay = {"op": "squeeze"}  # every size-1 dim, the batch too: the rank depends on the sizes
             return lay, Node("", rank, c, False)
         else:
             lay = {"op": "contiguous"}
@@ -286,6 +302,47 @@ def _merge(g: Gen, x: Node) -> tuple[dict[str, Any], Node] | None:
     return {"op": kind, "from": [x.name, y.name]}, Node("", x.rank, x.channels, x.spatial)
 
 
+def _append(g: Gen, lay: dict[str, Any], node: Node, src: str) -> Node:
+    """Add ``lay`` reading ``src`` (the previous layer unless said otherwise)."""
+    name = g.name()
+    lay = {"name": name, **lay}
+    if "from" not in lay and src != (g.layers[-1]["name"] if g.layers else "x"):
+        lay["from"] = src
+    g.layers.append(lay)
+    node.name = name
+    g.nodes.append(node)
+    return node
+
+
+def _fusion(g: Gen, x: Node) -> Node:
+    """Branches of different sizes joined by a broadcasting op: a squeeze-excite style gate
+    (x * pool(x) with a size-1 spatial), or an HRNet-style fusion (a stride-2 branch added to a
+    stride-4 branch upsampled 2x, sizes (H+1)//2 and 2*((H+3)//4): equal, or one of them 1)."""
+    r, d = g.rng, g.d
+    c = x.channels
+    if r.random() < 0.5:
+        if r.random() < 0.5:
+            gate = _append(g, {"op": f"AdaptiveAvgPool{d}d", "output_size": 1}, Node("", x.rank, c, True), x.name)
+        else:
+            dims = list(range(2, 2 + d))
+            gate = _append(g, {"op": "mean", "dim": dims if r.random() < 0.7 else dims[:1], "keepdim": True},
+                           Node("", x.rank, c, True), x.name)
+        if r.random() < 0.5:
+            gate = _append(g, {"op": "sigmoid"}, Node("", x.rank, c, True), gate.name)
+        kind = r.choice(["mul", "add", "sub"])
+        return _append(g, {"op": kind, "from": [x.name, gate.name] if r.random() < 0.7 else [gate.name, x.name]},
+                       Node("", x.rank, c, True), x.name)
+    k = r.choice([1, 3])
+    oc = r.randint(1, 4)
+    conv = {"op": f"Conv{d}d", "in_channels": "auto", "out_channels": oc, "kernel_size": k, "stride": 2,
+            "padding": k // 2}
+    b1 = _append(g, dict(conv), Node("", x.rank, oc, True), x.name)
+    b2 = _append(g, dict(conv), Node("", x.rank, oc, True), b1.name)
+    up = _append(g, {"op": "Upsample", "scale_factor": 2.0, "mode": "nearest"}, Node("", x.rank, oc, True), b2.name)
+    return _append(g, {"op": r.choice(["add", "add", "mul"]), "from": [b1.name, up.name]},
+                   Node("", x.rank, oc, True), up.name)
+
+
 def generate(rng: random.Random, max_layers: int = 7) -> dict[str, Any]:
     """A random network as net.yaml data (a dict that shapeplan.load takes)."""
     r = rng
@@ -300,7 +357,7 @@ def generate(rng: random.Random, max_layers: int = 7) -> dict[str, Any]:
             spatial.append(s)
         else:
             spatial.append(r.randint(1, hi))
-    batch: Any = "N" if mode != "concrete" and r.random() < 0.3 else r.randint(1, 2)
+    batch: Any = "N" if mode != "concrete" and r.random() < 0.3 else r.choice([1, 1, 1, 2, 2, 16])
     shape = [batch, c, *spatial]
     g.nodes.append(Node("x", 2 + d, c, True))
     x = g.nodes[0]
@@ -309,6 +366,9 @@ def generate(rng: random.Random, max_layers: int = 7) -> dict[str, Any]:
         if len(g.nodes) > 2 and r.random() < 0.2:
             x = r.choice(g.nodes)
         made: tuple[dict[str, Any], Node] | None = None
+        if x.spatial and r.random() < 0.06:
+            x = _fusion(g, x)
+            continue
         if len(g.nodes) > 2 and r.random() < 0.22:
             made = _merge(g, x)
         if made is None:
@@ -334,9 +394,12 @@ def generate(rng: random.Random, max_layers: int = 7) -> dict[str, Any]:
         node.name = name
         g.nodes.append(node)
         x = node
-    if x.spatial and r.random() < 0.3:  # a classifier head: pool, flatten, Linear(auto)
+    if x.spatial and r.random() < 0.3:  # a classifier head: pool, flatten (or squeeze), Linear(auto)
         g.layers.append({"name": g.name(), "op": f"AdaptiveAvgPool{d}d", "output_size": 1})
-        g.layers.append({"name": g.name(), "op": "Flatten"})
+        if r.random() < 0.3:  # x.squeeze(): at N = 1 the batch dim goes too
+            g.layers.append({"name": g.name(), "op": "squeeze"})
+        else:
+            g.layers.append({"name": g.name(), "op": "Flatten"})
         g.layers.append({"name": g.name(), "op": "Linear", "in_features": "auto", "out_features": r.randint(1, 5)})
     return {"name": "Fuzz", "input": shape, "layers": g.layers}
 
@@ -476,7 +539,10 @@ def envs_for(rep: shapeplan.Report, rng: random.Random, n: int = 6) -> Iterator[
                 cands.append(e)
     hi = {"N": 3, "L": 40, "H": 24, "W": 24, "D": 10}
     for _ in range(n):
-        cands.append({s: rng.randint(1, hi.get(s, 16)) for s in syms})
+        e = {s: rng.randint(1, hi.get(s, 16)) for s in syms}
+        if "N" in e and rng.random() < 0.15:
+            e["N"] = rng.choice([15, 16, 17])  # ConvTranspose's empty outputs turn on N >= 16
+        cands.append(e)
     rng.shuffle(cands)
     if small:
         cands.insert(0, dict(small))
