@@ -253,7 +253,8 @@ def compile_dim(expr: sympy.Expr, names: tuple[str, ...]) -> Callable[..., int]:
             raise ValueError(f"invalid symbol name {n!r}")
     body = _PRINTER.doprint(expr)  # no factor_terms: only readability needs it
     src = f"lambda {', '.join(names)}: {body}" if names else f"lambda: {body}"
-    fn: Callable[..., int] = eval(compile(src, "<shapeplan-dim>", "eval"), {"__builtins__": {"min": min, "max": max}})  # noqa: S307
+    allowed = {"min": min, "max": max, "int": int}  # int: torch's scaled sizes, int(H*0.7)
+    fn: Callable[..., int] = eval(compile(src, "<shapeplan-dim>", "eval"), {"__builtins__": allowed})  # noqa: S307
     return fn
 
 

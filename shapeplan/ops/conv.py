@@ -125,21 +125,15 @@ def _convt_rule(n: int) -> Any:
         _nonempty_spatial(ctx, x, batched, n)
         k, s, d, p, op_ = a["kernel_size"], a["stride"], a["dilation"], a["padding"], a["output_padding"]
         out = []
-        empty_batch = batched and isinstance(x[0], int) and x[0] == 0  # torch then skips the output_padding check
-        for i in range(n):
-            if op_[i] >= max(s[i], d[i]) and not empty_batch:
+        for i in range(n):  # (torch skips this check for an empty batch)
+            if op_[i] >= max(s[i], d[i]) and not (batched and ctx.decide(ge(0, x[0]), prefer=False)):
                 ctx.fail(
                     "output-padding",
                     f"output_padding={op_[i]} must be smaller than either stride={s[i]} or dilation={d[i]}",
                     hint=f"use output_padding < {max(s[i], d[i])}", param="output_padding",
                 )
-            o = norm((x[-n + i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op_[i] + 1)
-            axis = _AXES[n][i]
-            least = 0 if _empty_output_ok(x, a, n, batched) else 1
-            ctx.require(ge(o, least), "output-too-small",
-                        f"output {axis} = {fmt(o)} is {'not positive' if least else 'negative'}",
-                        hint="use less padding or a larger input", show=o)
-            out.append(o)
+            out.append(norm((x[-n + i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op_[i] + 1))
+        _output_sizes(ctx, x, a, n, batched, out)
         lead = (x[0], a["out_channels"]) if batched else (a["out_channels"],)
         return (*lead, *out)
 
@@ -147,38 +141,66 @@ def _convt_rule(n: int) -> Any:
     return rule
 
 
-def _empty_output_ok(x: Shape, a: dict[str, Any], n: int, batched: bool) -> bool:
-    """Does torch accept an empty ConvTranspose output (a size 0) for this input?
+def _output_sizes(ctx: RuleCtx, x: Shape, a: dict[str, Any], n: int, batched: bool, out: list[Dim]) -> None:
+    """Every output size >= 1, or >= 0 where torch's CPU accepts an empty output (a case of
+    its own where a size may be 0: :func:`_empty_output_ok`)."""
+    empty: list[int] = []
+    for i, o in enumerate(out):
+        if ctx.decide(ge(0, o), prefer=False):  # this output size is 0 (or negative) here
+            empty.append(i)
+            ctx.require(ge(o, 0), "output-too-small", f"output {_AXES[n][i]} = {fmt(o)} is negative",
+                        hint="use less padding or a larger input", show=o)
+        else:
+            ctx.require(ge(o, 1), "output-too-small", f"output {_AXES[n][i]} = {fmt(o)} is not positive",
+                        hint="use less padding or a larger input", show=o)
+    if empty:
+        _empty_output_ok(ctx, x, a, n, batched, [(i, out[i]) for i in empty])
 
-    On CPU only its oneDNN (mkldnn) path does; the native path raises "Output size is too
-    small".  torch 2.13 takes the oneDNN path for float32 (``ConvParams::use_mkldnn``, the
-    input and weight seen as 4-d: 1d as (N, C, 1, L) with kernel (1, k)) when the output
-    padding is below the stride in every dim, and
+
+def _empty_output_ok(ctx: RuleCtx, x: Shape, a: dict[str, Any], n: int, batched: bool,
+                     empty: list[tuple[int, Dim]]) -> None:
+    """What torch's CPU needs to accept an empty ConvTranspose output (a size 0).
+
+    Only its oneDNN (mkldnn) path does; the native path raises "Output size is too small".
+    torch 2.14 takes the oneDNN path for float32 (``ConvParams::use_mkldnn`` in aten's
+    Convolution.cpp, the input and weight seen as 4-d: 1d as (N, C, 1, L) with kernel (1, k))
+    when the output padding is below the stride in every dim, and
 
       (strided or dilated or N >= 16 or kernel[-2:] != (1, 1) or torch threads > 1) and
       (groups > 1 or kernel[-2:] both > 3 or N > 1 or N*C*size(2)*size(3) > 20480).
 
-    An empty batch gives an empty output on every path.  Fitted against 1461 random cases
-    at 1 and 2 threads with no mismatch.  Where this turns
-    on a symbolic size (N > 1 with N a symbol) or on the thread count, the answer here is
-    no: shapeplan then calls an empty output invalid where torch may run it (stricter, never
-    looser).
-    """
+    An empty batch gives an empty output on every path.  shapeplan answers for one torch
+    thread (torch.set_num_threads(1), as its tests run torch): with more threads an unstrided,
+    undilated 1x1 ConvTranspose also takes the oneDNN path at any batch.  Where the answer
+    turns on a symbolic size (N >= 16, N > 1, the number of elements), that is a requirement
+    of the case, or a case of its own (:meth:`RuleCtx.decide`)."""
     k, s, d, op_ = a["kernel_size"], a["stride"], a["dilation"], a["output_padding"]
+    i0, o0 = empty[0]
+    where = f"output {_AXES[n][i0]} = {fmt(o0)} is 0"
     w = list(k) if n >= 2 else [1, k[0]]
     view = list(x) if batched else [1, *x]
     if n == 1:
         view = [view[0], view[1], 1, view[2]]
     batch, numel = view[0], norm(view[0] * view[1] * view[2] * view[3])
-    if isinstance(batch, int) and batch == 0:
-        return True  # an empty batch gives an empty output on every path
-    if any(o >= st for o, st in zip(op_, s)):
-        return False
-    big_batch = isinstance(batch, int) and batch >= 16
-    c1 = any(v != 1 for v in s) or any(v != 1 for v in d) or w[-1] != 1 or w[-2] != 1 or big_batch
-    c2 = (a["groups"] > 1 or (w[-1] > 3 and w[-2] > 3) or (isinstance(batch, int) and batch > 1)
-          or (isinstance(numel, int) and numel > 20480))
-    return bool(c1 and c2)
+    if ctx.decide(ge(0, batch), prefer=False):
+        return  # an empty batch gives an empty output on every path
+    if any(o >= st for o, st in zip(op_, s)):  # the native path: never empty
+        for i, o in empty:
+            ctx.require(ge(o, 1), "output-too-small", f"output {_AXES[n][i]} = {fmt(o)} is not positive",
+                        hint="use less padding or a larger input", show=o)
+        return
+    if not (any(v != 1 for v in s) or any(v != 1 for v in d) or w[-1] != 1 or w[-2] != 1):
+        ctx.require(ge(batch, 16), "output-too-small",
+                    f"{where}: torch's CPU gives an empty output of an unstrided 1x1 ConvTranspose only with a "
+                    f"batch of 16 or more (its oneDNN path), but the batch is {fmt(batch)}",
+                    hint="use less padding or a larger input", show=batch)
+        return
+    if a["groups"] > 1 or (w[-1] > 3 and w[-2] > 3) or ctx.decide(ge(batch, 2)):
+        return
+    ctx.require(ge(numel, 20481), "output-too-small",
+                f"{where}: torch's CPU gives an empty ConvTranspose output with a batch of 1 only for an input of "
+                f"more than 20480 elements (its oneDNN path), but it has {fmt(numel)}",
+                hint="use less padding or a larger input", show=numel)
 
 
 def _conv_param_count(transposed: bool) -> Any:

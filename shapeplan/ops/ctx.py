@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..core.bounds import surely_nonnegative
 from ..core.conditions import Cond, Requirement
 from ..core.dims import Dim, Shape, fmt
 from .layout import Layout
@@ -69,6 +70,17 @@ class RuleCtx:
         if self.oracle is None:
             return False
         return self.oracle.decide(cond, prefer)
+
+    def empty(self, dims: Sequence[Dim]) -> bool:
+        """Is one of ``dims`` 0 here?  A literal 0 is; a symbolic size that may be 0 at some sizes
+        (``H - 1`` at H = 1) is a question (:meth:`decide`, the non-empty side first)."""
+        for d in dims:
+            if isinstance(d, int):
+                if d == 0:
+                    return True
+            elif not surely_nonnegative(d - 1) and self.decide(Cond("ge", 0, d), prefer=False):
+                return True
+        return False
 
     def require(
         self,

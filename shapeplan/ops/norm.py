@@ -18,8 +18,8 @@ accepts the input (eval mode, as a network is checked):
 - LayerNorm / RMSNorm: the trailing dims equal normalized_shape (non-empty).
 - LocalResponseNorm: rank >= 3; CrossMapLRN2d: 4-D with C >= 1.
 
-A symbolic size is taken to be positive (never 0): the "empty input" exemptions apply only to
-sizes that are a literal 0.
+An "empty input" exemption applies to a literal 0 and, as a case of its own, to a symbolic size
+that may be 0 (``H - 1`` at H = 1): :func:`is_empty` asks :meth:`RuleCtx.decide`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..core.bounds import surely_nonnegative
-from ..core.conditions import dvd, eq, ge
+from ..core.conditions import Cond, dvd, eq, ge
 from ..core.dims import Dim, Shape, floordiv, fmt, norm, prod
 from .ctx import ArgError, RuleCtx
 from .params import bool_t, dim_t, dims_t, float_t, int_t, opt_t, schema_of, with_schema
@@ -43,13 +43,25 @@ def is_zero(d: Dim) -> bool:
     return isinstance(d, int) and d == 0
 
 
+def _may_be_zero(d: Dim) -> bool:
+    return not surely_nonnegative(norm(d - 1))
+
+
 def _more_than_one(ctx: RuleCtx, factors: Sequence[Dim], what: str, hint: str) -> None:
-    """torch's ``prod(factors) != 1`` check: vacuous when a factor is 0, else prod >= 2."""
+    """torch's ``prod(factors) != 1`` check: vacuous when a factor is 0, else prod >= 2
+    (``!= 1`` where a factor may be 0 at some sizes: an empty tensor passes it)."""
     if any(is_zero(f) for f in factors):
         return
     total = prod(factors)
-    ctx.require(ge(total, 2), "single-value", f"needs more than 1 {what}, but there is {fmt(total)}",
+    cond = Cond("ne", total, 1) if any(_may_be_zero(f) for f in factors) else ge(total, 2)
+    ctx.require(cond, "single-value", f"needs more than 1 {what}, but there is {fmt(total)}",
                 hint=hint, show=total)
+
+
+def is_empty(ctx: RuleCtx, x: Shape) -> bool:
+    """Is the input empty (a dim of size 0)?  torch's batch and instance norms return an empty
+    input at once, unchecked; a symbolic size that may be 0 there is a case of its own."""
+    return ctx.empty(x)
 
 
 def non_empty(ctx: RuleCtx, dims: Sequence[Dim], what: str, hint: str) -> None:
@@ -113,7 +125,7 @@ def _batch_norm_rule(n: int) -> Any:
             _more_than_one(ctx, [x[0], *x[2:]], "value per channel (N * spatial size)",
                            "with track_running_stats=False, BatchNorm uses batch statistics even in eval "
                            "mode: use a batch of 2 or more, or a larger input")
-        if not any(is_zero(d) for d in x) and (a["affine"] or a["track_running_stats"]):
+        if (a["affine"] or a["track_running_stats"]) and not is_empty(ctx, x):
             _features_match(ctx, x[1], nf, "num_features")
         return x
 
@@ -138,7 +150,10 @@ def _instance_norm_rule(n: int) -> Any:
             _affine_needs_features(ctx, nf)
             if is_zero(batch):
                 ctx.fail("empty", "an empty batch (N=0) fails in torch when affine=True")
-        elif a["track_running_stats"] and not any(is_zero(d) for d in x):
+            if _may_be_zero(batch):
+                ctx.require(ge(batch, 1), "empty", f"the batch {fmt(batch)} may be 0, which fails in torch when "
+                            "affine=True", hint="use a batch of 1 or more", show=batch)
+        elif a["track_running_stats"] and not is_empty(ctx, x):
             _features_match(ctx, c, nf, "num_features")
         return x
 
@@ -265,7 +280,7 @@ def local_response_norm(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Sha
     """(N, C, *) with at least one more dim -> same"""
     x = xs[0]
     ctx.rank(x, range(3, 64), "(N, C, *), 3-D or more")
-    if a["size"] < 1 and not any(is_zero(d) for d in x):
+    if a["size"] < 1 and not is_empty(ctx, x):
         ctx.fail("args", f"size={a['size']} must be >= 1 (torch averages over a window of that size)",
                  param="size")
     return x

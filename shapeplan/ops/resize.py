@@ -3,13 +3,14 @@ F.upsample / upsample_nearest / upsample_bilinear), PixelShuffle and PixelUnshuf
 
 interpolate: exactly one of ``size`` / ``scale_factor``.  With a scale, torch's output size is
 ``int(double(n) * s)`` (truncation of a double product; the same with and without
-``recompute_scale_factor``).  For a concrete ``n`` the rule computes exactly that.  For a
-symbolic ``n`` it needs a rational ``p/q`` with ``int(double(n) * s) == n*p // q`` for every
-size up to ``MAX_INT``; :func:`exact_ratio` finds one, with a proof (not a sample), for the
-scales used in practice (0.5, 2.0, 1.5, k/8, 1/3, 1.3, 0.1, ...; denominators up to 4096).  Some scales have none: for 0.7,
-``int(90 * 0.7) == 62``, not 63, and such misses recur at sizes that follow no period, so no
-floor formula is exact; with a symbolic size the rule then fails with ``inexact-scale`` and
-suggests ``size: [H*7//10, ...]`` instead.
+``recompute_scale_factor``: aten's ``compute_output_size`` or Python's ``int(n * s)``).  For a
+concrete ``n`` the rule computes exactly that.  For a symbolic ``n``: ``n*p // q`` where that
+equals torch's product at every size up to ``MAX_INT`` (:func:`exact_ratio` proves it: 0.5,
+2.0, 1.5, k/8, 1/3, 0.3, 1.3, 0.1, ...); otherwise torch's product itself, ``int(H*0.7)``
+(:mod:`shapeplan.core.scaled`): for 0.7 it is ``(7*H)//10`` except at about 40 runs of
+multiples of 10 (H = 90, 170, 180, ...) where the double product falls just below the integer
+and torch gives one less (``int(90 * 0.7) == 62``); the domain analysis knows every such size
+up to 2**40.
 
 torch then needs, for every mode but ``area``: spatial dims >= 1, output sizes >= 1, and
 channels >= 1 (the batch may be empty).  ``area`` is ``adaptive_avg_pool{1,2,3}d`` on the output
@@ -20,7 +21,7 @@ align_corners.
 
 pixel_shuffle: (*, C, H, W) -> (*, C/r², H*r, W*r), C divisible by r².  pixel_unshuffle:
 (*, C, H, W) -> (*, C*r², H/r, W/r), H and W divisible by r; on CPU an empty input is returned
-unchanged (a clone), shape included.
+unchanged (a clone), shape included: where a size may be 0, a case of its own.
 """
 
 from __future__ import annotations
@@ -29,10 +30,9 @@ from fractions import Fraction
 from functools import cache
 from typing import Any
 
-import sympy
-
 from ..core.conditions import dvd, ge
 from ..core.dims import Dim, Shape, floordiv, fmt, norm
+from ..core.scaled import scaled_size as torch_scaled
 from .ctx import ArgError, RuleCtx
 from .params import MAX_INT, bool_t, choice_t, dim_t, dims_t, float_t, int_t, opt_t, union_t, with_schema
 from .registry import Param, bind, op, resolve_auto
@@ -64,15 +64,6 @@ SCALE_T = union_t(float_t(), _float_list)
 
 
 # --------------------------------------------------------------------------- exact scaling
-
-
-def _first_miss(s: float, r: Fraction, step: int, limit: int = 200_000) -> int | None:
-    """The smallest n (a multiple of ``step``, up to ``limit`` tries) where torch differs from n*r."""
-    p, q = r.numerator, r.denominator
-    for n in range(step, step * limit + 1, step):
-        if int(n * s) != n * p // q:
-            return n
-    return None
 
 
 @cache
@@ -109,7 +100,11 @@ def exact_ratio(s: float) -> Fraction | None:
 
 
 def scaled_size(ctx: RuleCtx, n: Dim, s: float, axis: str) -> Dim:
-    """torch's output size for input size ``n`` and scale ``s``: ``int(double(n) * s)``."""
+    """torch's output size for input size ``n`` and scale ``s``: ``int(double(n) * s)``.
+
+    With a symbolic ``n``: ``n*p // q`` where that is exact at every size (:func:`exact_ratio`),
+    else torch's product itself (``int(H*0.7)``, :class:`~shapeplan.core.scaled.ScaledSize`),
+    which the domain analysis decides exactly (:func:`~shapeplan.core.scaled.scale_split`)."""
     n = norm(n)
     if isinstance(n, int):
         prod_ = float(n) * s
@@ -120,26 +115,7 @@ def scaled_size(ctx: RuleCtx, n: Dim, s: float, axis: str) -> Dim:
     if s == 0:
         return 0
     r = exact_ratio(abs(s))
-    if r is None:
-        approx = Fraction(abs(s)).limit_denominator(1000)
-        p, q = approx.numerator, approx.denominator
-        miss = _first_miss(abs(s), approx, q if (Fraction(abs(s)) < approx) else 1)
-        name = fmt(n)
-        factor = name if isinstance(n, sympy.Symbol) else f"({name})"
-        where = (f"e.g. where {name} = {miss} torch gives {int(miss * abs(s))}, not {miss * p // q}" if miss
-                 else "at some large sizes")
-        intended = fmt(floordiv(norm(n * p), q))
-        ctx.fail(
-            "inexact-scale",
-            f"scale_factor={s!r} has no exact size formula for the symbolic input "
-            f"{axis if name == axis else f'{axis} = {name}'}: torch computes "
-            f"int({factor} * {s!r}) in floating point, which is not {intended} at every size ({where})",
-            hint=f"give the size instead ({intended} for input {axis}), or use a scale that is exact in binary, "
-                 "such as 0.5, 0.75, 1.5 or 2",
-            param="scale_factor",
-        )
-        raise AssertionError("unreachable")  # ctx.fail raises
-    v = floordiv(norm(n * r.numerator), r.denominator)
+    v = floordiv(norm(n * r.numerator), r.denominator) if r is not None else norm(torch_scaled(n, abs(s)))
     return v if s > 0 else norm(-v)
 
 
@@ -350,21 +326,11 @@ def _unshuffle(ctx: RuleCtx, x: Shape, r: int) -> Shape:
     for d, ax in ((h, "H"), (w, "W")):
         ctx.require(dvd(d, r), "size-divisible", f"needs input {ax} divisible by downscale_factor={r}, "
                     f"but it is {fmt(d)}", hint=f"make {ax} a multiple of {r}", show=d, param="downscale_factor")
-    if any(isinstance(norm(d), int) and norm(d) == 0 for d in x):
-        # torch's CPU kernel returns an empty input as is (a clone), shape unchanged.
-        # (The meta kernel computes the reshaped shape instead.)
+    if r != 1 and ctx.empty(x):
+        # torch's CPU kernel returns an empty input as is (a clone), shape unchanged (the meta
+        # kernel computes the reshaped shape instead); a size that is 0 only at some input sizes
+        # (4*H - 4 at H = 1) makes that a case of its own
         return tuple(norm(d) for d in x)
-    if r != 1:
-        # a size that is 0 only at some input sizes (4*H - 4 at H = 1) would make the output
-        # the input's shape there: one formula cannot say both, so such sizes are excluded
-        for i, d in enumerate(x):
-            nd = norm(d)
-            if isinstance(nd, int) or (nd - 1).is_nonnegative:
-                continue  # a literal (not 0, see above), or positive at every size (H, 2*H)
-            ctx.require(ge(d, 1), "empty-input",
-                        f"dim {i} = {fmt(d)} may be 0, and torch returns an empty input unchanged, a shape "
-                        "shapeplan does not write as one formula", hint="make sure the input is not empty here",
-                        show=d)
     return (*x[:-3], norm(c * r * r), floordiv(h, r), floordiv(w, r))
 
 

@@ -60,6 +60,37 @@ def test_conv_transpose_grid():
     assert count > 1000
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.data())
+def test_conv_transpose_empty_outputs_symbolic_batch(data):
+    """Near an empty output (a size 0), with the batch, channels and sizes symbolic: torch's CPU
+    accepts it on its oneDNN path only (batch >= 16 for an unstrided 1x1 kernel; batch > 1, groups,
+    a kernel larger than 3x3 or more than 20480 elements otherwise), at one thread."""
+    nd = data.draw(st.sampled_from([1, 2, 3]))
+    groups = data.draw(st.sampled_from([1, 1, 2]))
+    c = groups * data.draw(st.sampled_from([1, 2, 3]))
+    k = data.draw(st.sampled_from([1, 1, 2, 4, 5]))
+    s = data.draw(st.sampled_from([1, 1, 2]))
+    dil = data.draw(st.sampled_from([1, 1, 2]))
+    op = data.draw(st.integers(0, max(s, dil) - 1))
+    batch = data.draw(st.sampled_from([1, 1, 2, 15, 16, 17]))
+    big = data.draw(st.sampled_from([1, 1, 60, 100, 130]))  # some inputs of about 20480 elements
+    sizes = [data.draw(st.integers(1, 4)) for _ in range(nd)]
+    sizes[-1] = max(sizes[-1], big // (c * (2 if nd > 1 else 1)))
+    # the padding that makes the first output size 0 (sometimes 1 or -1)
+    o_wo_pad = (sizes[0] - 1) * s + dil * (k - 1) + op + 1
+    pad = max(0, o_wo_pad + data.draw(st.sampled_from([0, 0, 1, -1]))) // 2
+    batched = batch != 1 or data.draw(st.booleans())
+    shape = ([batch] if batched else []) + [c, *sizes]
+    kw = dict(stride=s, padding=pad, dilation=dil, output_padding=op, groups=groups)
+    want = torch_shape(f"ConvTranspose{nd}d", [shape], args=[c, groups, k], kwargs=kw)
+    assert predict(f"ConvTranspose{nd}d", [shape], args=[c, groups, k], kwargs=kw) == want, (shape, k, kw)
+    names = (["N"] if batched else []) + ["C", *AX[nd]]
+    env = dict(zip(names, shape))
+    assert predict_symbolic(f"ConvTranspose{nd}d", [names], env, args=[c, groups, k], kwargs=kw) == want, \
+        (shape, k, kw)
+
+
 def test_output_padding_limit_and_same_stride_fail():
     assert predict("ConvTranspose2d", [[1, 1, 5, 5]], args=[1, 1, 3], kwargs=dict(stride=2, output_padding=2)) is None
     assert predict("Conv2d", [[1, 1, 5, 5]], args=[1, 1, 3], kwargs=dict(stride=2, padding="same")) is None

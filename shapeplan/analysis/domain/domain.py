@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...core.conditions import Cond, cond_text
+from ...core.dims import free_symbols
 from ...core.sets import USet
 from .boxes import Box, box_key
 
@@ -33,6 +34,8 @@ class Domain:
     # a union of domains with residual relations of their own (cases of the network): each is
     # asked in turn; ``boxes`` then holds all their boxes
     pieces: tuple[Domain, ...] = ()
+    _smallest: tuple[tuple[int, int, int], dict[str, int] | None] | None = field(default=None, repr=False,
+                                                                                  compare=False)
 
     @staticmethod
     def union(symbols: tuple[str, ...], parts: list[Domain], bounds: Mapping[str, USet] | None = None) -> Domain:
@@ -95,18 +98,31 @@ class Domain:
         return all(c.holds_at(env) for c in self.residual)
 
     def _search(self, box: Box, fixed: dict[str, int], budget: int = 20_000) -> dict[str, int] | None:
-        free = [s for s in self.symbols if s not in fixed]
+        """Sizes of ``box`` (with ``fixed``) where every residual relation holds, small ones first;
+        a symbol no relation names takes its smallest value."""
+        named = set().union(*(free_symbols(c.lhs) | free_symbols(c.rhs) for c in self.residual))
+        free = [s for s in self.symbols if s not in fixed and s in named]
+        base = {s: box[s].min() for s in self.symbols if s not in fixed and s not in named}
+        if any(v is None for v in base.values()):
+            return None
         iters = [list(itertools.islice(box[s].values(), 64)) for s in free]
         for n, combo in enumerate(itertools.product(*iters)):
             if n > budget:
                 return None
-            env = {**fixed, **dict(zip(free, combo))}
+            env = {**fixed, **base, **dict(zip(free, combo))}  # type: ignore[arg-type]
             if all(c.holds_at(env) for c in self.residual):
                 return env
         return None
 
     def smallest(self) -> dict[str, int] | None:
         """The smallest valid sizes (the box with the smallest largest size first), or None."""
+        key = (len(self.boxes), len(self.residual), len(self.pieces))
+        if self._smallest is None or self._smallest[0] != key:  # (remembered: a search may be long)
+            self._smallest = (key, self._find_smallest())
+        found = self._smallest[1]
+        return None if found is None else dict(found)
+
+    def _find_smallest(self) -> dict[str, int] | None:
         if self.pieces:
             smallest = [f for p in self.pieces if (f := p.smallest()) is not None]
             return min(smallest, key=lambda e: (max(e.values(), default=0), sum(e.values()),

@@ -18,6 +18,7 @@ import sympy
 
 from ...core.conditions import Cond
 from ...core.dims import FloorDiv, compile_dim, norm
+from ...core.scaled import ScaledSize, scale_split
 from ...core.sets import Seg, USet
 
 MAX_TABLE = 1 << 16  # longest period we tabulate
@@ -185,6 +186,9 @@ def solve_dvd(f: QA, m: int, lo: int) -> USet:
 @cache
 def univariate(cond: Cond, name: str, lo: int = 1) -> USet:
     """The exact set of values of ``name`` (>= lo) at which ``cond`` holds."""
+    scaled = _innermost_scaled(cond)
+    if scaled is not None:
+        return _piecewise(cond, scaled, name, lo)
     if cond.kind == "dvd":
         m = norm(cond.rhs)
         if not isinstance(m, int) or m <= 0:
@@ -193,3 +197,65 @@ def univariate(cond: Cond, name: str, lo: int = 1) -> USet:
     g = norm(cond.lhs - cond.rhs)
     f = _qa_of(g, name)
     return solve_ge(f, lo) if cond.kind == "ge" else solve_eq(f, lo)
+
+
+# --------------------------------------------------------------------------- torch's scaled sizes
+
+
+def _innermost_scaled(cond: Cond) -> ScaledSize | None:
+    """A ScaledSize of ``cond`` whose argument holds no other one."""
+    found: list[ScaledSize] = []
+    for side in (cond.lhs, cond.rhs):
+        if not isinstance(side, int):
+            found += [a for a in side.atoms(ScaledSize) if not a.args[0].has(ScaledSize)]
+    return min(found, key=sympy.default_sort_key) if found else None
+
+
+@cache
+def _members(f: QA, seg: Seg, lo: int) -> USet:
+    """{x >= lo : f(x) in seg}, for a segment of multiples of its period (scale_split's misses)."""
+    above = solve_ge(QA(f.period, f.step, tuple(v - seg.lo for v in f.table)), lo)
+    assert seg.hi is not None
+    below = solve_ge(QA(f.period, -f.step, tuple(seg.hi - v for v in f.table)), lo)
+    return above & below & solve_dvd(f, seg.period, lo)
+
+
+@cache
+def _preimage(f: QA, misses: USet, lo: int) -> USet:
+    out = USet()
+    for seg in misses.segs:
+        out = out | _members(f, seg, lo)
+    return out
+
+
+def _piecewise(cond: Cond, a: ScaledSize, name: str, lo: int) -> USet:
+    """``cond`` with torch's scaled size ``a = int(n*s)`` replaced, piece by piece, by the exact
+    formula of each piece: ``n*p//q`` where n is not in the misses M, one less where it is
+    (and the mirror image where n < 0), see :mod:`shapeplan.core.scaled`."""
+    split = scale_split(a.scale)
+    if split is None:
+        raise NotAnalysable(f"scale {a.scale!r} has no exact rational form")
+    r, misses = split
+    n = a.args[0]
+    f = _qa_of(norm(n), name)
+    p, q = sympy.Integer(r.numerator), sympy.Integer(r.denominator)
+    nonneg = solve_ge(f, lo)
+    neg = USet.range(lo) - nonneg
+    hit_pos = _preimage(f, misses, lo)
+    minus = QA(f.period, -f.step, tuple(-v for v in f.table))
+    hit_neg = _preimage(minus, misses, lo)
+    base_pos = FloorDiv(p * n, q)
+    base_neg = -FloorDiv(-p * n, q)
+    pieces = [(nonneg - hit_pos, base_pos), (nonneg & hit_pos, base_pos - 1),
+              (neg - hit_neg, base_neg), (neg & hit_neg, base_neg + 1)]
+    out = USet()
+    for where, value in pieces:
+        if not where:
+            continue
+        sub = Cond(cond.kind, _replace(cond.lhs, a, value), _replace(cond.rhs, a, value))
+        out = out | (where & univariate(sub, name, lo))
+    return out
+
+
+def _replace(side: Any, a: ScaledSize, value: sympy.Expr) -> Any:
+    return side if isinstance(side, int) else norm(side.xreplace({a: value}))
