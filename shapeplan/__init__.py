@@ -15,6 +15,7 @@ from .analysis.report import LayerInfo, Report
 from .api import check, load
 from .backends.emit import build, emit
 from .backends.validate import ValidationReport, validate
+from .core.dims import symbols
 from .core.errors import Diagnostic, InputError, Location, ShapeError, ShapeplanError
 from .core.ir import Layer, Network
 from .frontends.torch.importer import from_torch
@@ -51,6 +52,7 @@ __all__ = [
     "flat_features",
     "from_torch",
     "load",
+    "symbols",
     "to_yaml",
     "validate",
 ]
