@@ -58,6 +58,13 @@ class Report:
         shapes = self.shapes
         return [shapes.get(o) for o in self.network.outputs]
 
+    def _repr_html_(self) -> str:
+        """The report as an HTML table, for Jupyter: layers, output, parameters, valid inputs,
+        diagnostics."""
+        from .html import report_html
+
+        return report_html(self)
+
     def case_at(self, /, **sizes: int) -> Case | None:
         """The case other than the main one that these sizes fall in, or None (the main case)."""
         for c in self.cases:
