@@ -230,3 +230,10 @@ def test_real_torchvision_model_through_the_console(models: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "fc                     Linear             (1, 1000)" in r.stdout
     assert "layer4.1.relu_1        ReLU               (1, 512, 7, 7)" in r.stdout
+
+
+def test_validate_runs_a_lazy_model_itself(models: Path) -> None:
+    pytest.importorskip("d2l")
+    r = run("validate", "d2l.torch:LeNet", "-i", "N,1,H,W", "--sizes", "N=1,H=28,W=28;N=2,H=12,W=13;N=1,H=11,W=28")
+    assert r.exit_code == 0, r.output
+    assert "3 sizes on cpu: 2 valid, 1 invalid predicted; all agree with torch" in r.stdout

@@ -119,7 +119,7 @@ def validate(
 
     A Python target runs its own module (weights replaced by empty tensors); net.yaml runs the
     module that `emit` writes."""
-    from ..backends.module_run import module_results
+    from ..backends.module_run import has_lazy, module_results
     from ..backends.validate import SIZE_CAP, SizeResult, ValidationReport, _compare, check_device, choose_sizes
     from ..backends.validate import text as validation_text
 
@@ -138,12 +138,14 @@ def validate(
                 results.extend(module_results(module, rep, [env], device) if module is not None
                                else [_compare(rep, env, device)])
                 step()
-        v = ValidationReport(rep, device, results)
+        v = ValidationReport(rep, "cpu" if module is not None and has_lazy(module) else device, results)
     except ShapeplanError as e:
         raise _fail(file, e, format is Format.json) from None
     except (ImportError, RuntimeError) as e:
         _err(f"error[device]: cannot run on {device!r}: {e}")
         raise typer.Exit(2) from None
+    except Exception as e:  # noqa: BLE001 - never a traceback for the user
+        raise _fail(file, _internal(e, f"validating {target}"), format is Format.json) from None
     if format is Format.json:
         typer.echo(json.dumps(v.to_json(), indent=2))
     else:

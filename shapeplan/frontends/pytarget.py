@@ -121,6 +121,8 @@ def instantiate(obj: Any, target: str, args: Sequence[Any] = (), kwargs: Mapping
         try:
             with _meta_device():
                 made = obj(*args, **kwargs)
+            if isinstance(made, nn.Module) and _has_lazy(made):
+                made = obj(*args, **kwargs)  # Lazy modules allocate nothing yet; on the CPU they can run
         except Exception:  # noqa: BLE001 - some constructors compute with tensors: build on the CPU
             made = obj(*args, **kwargs)
     except Exception as e:  # noqa: BLE001 - the user's constructor may raise anything
@@ -131,6 +133,12 @@ def instantiate(obj: Any, target: str, args: Sequence[Any] = (), kwargs: Mapping
     if not isinstance(made, nn.Module):
         raise InputError(f"{target}(...) returned a {type(made).__name__}, not an nn.Module", code="import")
     return made
+
+
+def _has_lazy(module: Any) -> bool:
+    from torch.nn.parameter import is_lazy
+
+    return any(is_lazy(t) for t in [*module.parameters(), *module.buffers()])
 
 
 # ---------------------------------------------------------------------- the input the module declares
