@@ -155,6 +155,13 @@ def test_shape_errors_exit_1_in_every_format(models: Path) -> None:
     assert r.exit_code == 1 and json.loads(r.stdout)["runs"][0]["results"]
 
 
+def test_a_file_named_like_a_module_does_not_replace_it(models: Path) -> None:
+    (models / "json.py").write_text(NET3)
+    r = run("check", "json.py:Net", "-i", "N,1,H,W", "-f", "json")  # the JSON output needs the real json
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["file"] == "json.py" and sys.modules["json"] is json
+
+
 def test_yaml_and_python_targets_together(models: Path) -> None:
     r = run("check", str(ROOT / "examples" / "lenet.yaml"), "net3.py:Net", "-i", "N,1,H,W", "-f", "json")
     assert r.exit_code == 0, r.output

@@ -55,7 +55,9 @@ def _import_file(path: Path) -> Any:
     if spec is None or spec.loader is None:
         raise InputError(f"cannot import {path}", code="import")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module  # the file's own `import models` (pickling, dataclasses) finds it
+    known = sys.modules.get(path.stem)
+    if known is None or Path(getattr(known, "__file__", None) or "").resolve() == path.resolve():
+        sys.modules[path.stem] = module  # `import models` in the file (pickling, dataclasses) finds it
     folder = str(path.resolve().parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)  # its neighbours import as they do when it runs
