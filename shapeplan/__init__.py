@@ -3,6 +3,7 @@
     import shapeplan
     rep = shapeplan.check("net.yaml")
     rep.shapes["fc1"], rep.domain.contains(H=32, W=32), str(rep.domain)
+    rep.at(N=1, H=32, W=32)["fc1"], rep.domain.nearest(H=1080, W=1920)
 
 The static core (this module, ``check``, ``solve``, ``emit``, ``to_yaml``) never imports
 torch; the torch bridge (``from_torch``, ``build``, ``validate``) imports it when called.
@@ -15,9 +16,11 @@ from .analysis.report import LayerInfo, Report
 from .api import check, load
 from .backends.emit import build, emit
 from .backends.validate import ValidationReport, validate
+from .core.dims import symbols
 from .core.errors import Diagnostic, InputError, Location, ShapeError, ShapeplanError
 from .core.ir import Layer, Network
 from .frontends.torch.importer import from_torch
+from .render.summary import summary
 from .render.yaml_out import to_yaml
 
 
@@ -51,6 +54,8 @@ __all__ = [
     "flat_features",
     "from_torch",
     "load",
+    "summary",
+    "symbols",
     "to_yaml",
     "validate",
 ]

@@ -624,8 +624,8 @@ def test_cli_columns_and_at() -> None:
     assert pool.split()[-3:] == ["16", "x", "16"] and "(1, 16, 5, 5)" in pool
     conv1 = next(line for line in lines if line.startswith("conv1"))
     assert "117,600" in conv1 and "18,816" in conv1  # 6*28*28 floats
-    assert "MACs: 30*(5*N*(H - 4)*(W - 4)" in r.stdout and "= 416,520 at H=32, W=32, N=1" in r.stdout
-    assert "peak activation memory (float32): 4*(H*N*W + 12*N*(H - 4)*(W - 4)) = 41,728 bytes" in r.stdout
+    assert "MACs: 30*N*(5*(H - 4)*(W - 4)" in r.stdout and "= 416,520 at H=32, W=32, N=1" in r.stdout
+    assert "peak activation memory (float32): 4*N*(H*W + 12*(H - 4)*(W - 4)) = 41,728 bytes" in r.stdout
 
 
 def test_cli_dtype_and_json() -> None:

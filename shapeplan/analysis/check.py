@@ -12,7 +12,7 @@ from .cases import Case, case_notes, main_case, run_cases
 from .domain.domain import Domain
 from .propagate import Propagation
 from .pyhints import python_hints
-from .report import LayerInfo, Report, shape_text
+from .report import LayerInfo, Report, layer_infos, shape_text
 
 
 def run_check(net: Network, assign: Mapping[tuple[str, str], Any] | None = None, *,
@@ -31,18 +31,7 @@ def run_check(net: Network, assign: Mapping[tuple[str, str], Any] | None = None,
     diags = python_hints(shown, prop, diags)
     domain = Domain.union(main.domain.symbols, [c.domain for c in cases], main.domain.bounds)
     order = {layer.name: i for i, layer in enumerate(shown.layers)}
-    return Report(shown, _layers(shown, prop, order), sorted(diags, key=_diag_order(order)), domain, prop, others)
-
-
-def _layers(net: Network, prop: Propagation, order: Mapping[str, int]) -> list[LayerInfo]:
-    layers = [LayerInfo(name, r.layer.op, r.layer.inputs, r.shape, r.params, r.args)
-              for name, r in prop.results.items()]
-    have = {li.name for li in layers}
-    for layer in net.layers:  # keep layers that failed (no result) in the table too, in order
-        if layer.name not in have:
-            layers.append(LayerInfo(layer.name, layer.op, layer.inputs, None, None))
-    layers.sort(key=lambda li: order.get(li.name, 0))
-    return layers
+    return Report(shown, layer_infos(shown, prop, order), sorted(diags, key=_diag_order(order)), domain, prop, others)
 
 
 def _with_fixes(net: Network, prop: Propagation, d: Diagnostic,

@@ -58,12 +58,39 @@ class Report:
         shapes = self.shapes
         return [shapes.get(o) for o in self.network.outputs]
 
+    def _repr_html_(self) -> str:
+        """The report as an HTML table, for Jupyter: layers, output, parameters, valid inputs,
+        diagnostics."""
+        from .html import report_html
+
+        return report_html(self)
+
     def case_at(self, /, **sizes: int) -> Case | None:
         """The case other than the main one that these sizes fall in, or None (the main case)."""
         for c in self.cases:
             if c.region.contains(sizes):
                 return c
         return None
+
+    def case_report(self, /, **sizes: int) -> Report:
+        """The Report of the case these sizes fall in (this one for the main case): the
+        layers and shapes of the path forward takes there."""
+        case = self.case_at(**sizes)
+        if case is None or case.propagation is None or case.network is None:
+            return self
+        net, prop = case.network, case.propagation
+        order = {layer.name: i for i, layer in enumerate(net.layers)}
+        return Report(net, layer_infos(net, prop, order), list(case.diagnostics), case.domain, prop)
+
+    def at(self, /, **sizes: int) -> dict[str, tuple[int, ...]]:
+        """Every input's and layer's shape at these sizes, as ints (every size must be given):
+        ``rep.at(N=1, H=28, W=28)["fc1"] == (1, 120)``.  In the case the sizes fall in (a size
+        that is 1, a branch of forward).  Raises :class:`~shapeplan.ShapeError` where they are
+        not valid, naming the first layer that fails there, its values, and the nearest valid
+        sizes."""
+        from .at import shapes_at
+
+        return shapes_at(self, sizes)
 
     def shapes_at(self, /, **sizes: int) -> dict[str, Shape | None]:
         """Every layer's shape formula in the case these sizes fall in (the table's, unless a
@@ -133,6 +160,18 @@ class Report:
             "cases": [c.to_json() for c in self.cases],
             "diagnostics": [d.to_json() for d in self.diagnostics],
         }
+
+
+def layer_infos(net: Network, prop: Propagation, order: Mapping[str, int]) -> list[LayerInfo]:
+    """The table's rows: every layer's result, in ``order`` (layers that failed too)."""
+    layers = [LayerInfo(name, r.layer.op, r.layer.inputs, r.shape, r.params, r.args)
+              for name, r in prop.results.items()]
+    have = {li.name for li in layers}
+    for layer in net.layers:  # keep layers that failed (no result) in the table too, in order
+        if layer.name not in have:
+            layers.append(LayerInfo(layer.name, layer.op, layer.inputs, None, None))
+    layers.sort(key=lambda li: order.get(li.name, 0))
+    return layers
 
 
 def shape_text(shape: Shape | None) -> str:

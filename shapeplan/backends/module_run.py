@@ -4,7 +4,8 @@ Where :func:`shapeplan.validate` runs the module that :func:`shapeplan.emit` wri
 runs the module itself (as :func:`shapeplan.testing.assert_shapes` does for an
 ``nn.Module``): eval mode, no grad, its weights and buffers replaced by empty tensors on
 ``device`` (on ``meta`` nothing is allocated, nothing computed), forward hooks on the
-submodules named like a layer.  As in :func:`shapeplan.validate`, whether torch accepts a
+submodules named like a layer.  A module with uninitialised Lazy modules runs on the CPU, a fresh
+copy per size (their first call sizes them).  As in :func:`shapeplan.validate`, whether torch accepts a
 size is the CPU's answer: on any other device each size runs on the CPU too (with the
 module's own CPU tensors, or zeros in place of the others), the shapes come from ``device``
 where both ran.  The module is left as it was: modes, weights, no hooks.
@@ -12,6 +13,7 @@ where both ran.  The module is left as it was: modes, weights, no hooks.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -48,8 +50,11 @@ def module_results(module: Any, rep: Report, sizes: list[dict[str, int]], device
 
     from ..frontends.torch.interpreter import sanitize as _sanitize
 
+    lazy = has_lazy(module)
+    if lazy:
+        device = VERDICT_DEVICE  # a Lazy module sizes itself by a real first call (on meta it fails)
     devices = [device] if is_cpu(device) else [device, VERDICT_DEVICE]
-    states = {d: _state_on(module, d) for d in devices}
+    states = {} if lazy else {d: _state_on(module, d) for d in devices}
     shapes = rep.shapes
     outputs = list(rep.network.outputs)
     captured: dict[str, list[tuple[int, ...]]] = {}
@@ -66,7 +71,10 @@ def module_results(module: Any, rep: Report, sizes: list[dict[str, int]], device
         try:
             xs = tuple(torch.empty(*(_predicted(s, env) or ()), device=on) for s in rep.network.inputs.values())
             with torch.no_grad():
-                out = functional_call(module, states[on], xs)
+                if lazy:  # Lazy modules size themselves at their first call: a fresh copy per size
+                    out = copy.deepcopy(module).to(on)(*xs)
+                else:
+                    out = functional_call(module, states[on], xs)
         except Exception as e:  # noqa: BLE001 - torch raises many kinds of errors for bad shapes
             return {}, _first_line(e)
         got = {n: s[0] for n, s in captured.items() if len(s) == 1}
@@ -96,7 +104,7 @@ def module_results(module: Any, rep: Report, sizes: list[dict[str, int]], device
                     got, error = cpu_got, cpu_error
             res = SizeResult(dict(env), predicted_valid, error is None, error, device_note=note)
             if error is None and predicted_valid:
-                for li in rep.layers:
+                for li in rep.case_report(**env).layers:  # the shapes of the case this size falls in
                     want = _predicted(li.shape, env)
                     if li.name in got and got[li.name] != want:
                         res.mismatches.append(Mismatch(li.name, want, got[li.name]))
@@ -107,6 +115,13 @@ def module_results(module: Any, rep: Report, sizes: list[dict[str, int]], device
         for m, mode in modes.items():
             m.training = mode
     return results
+
+
+def has_lazy(module: Any) -> bool:
+    """Does ``module`` hold parameters that a Lazy module sizes at its first call?"""
+    from torch.nn.parameter import is_lazy
+
+    return any(is_lazy(t) for t in [*module.parameters(), *module.buffers()])
 
 
 def _tensors(out: Any, tensor: type) -> Iterator[Any]:

@@ -1,7 +1,8 @@
 """The command line: thin. Parse arguments, call the library, print, set the exit code.
 
 ``app`` (one typer app) lives in :mod:`.app`; each command group registers on it from its own
-module (:mod:`.commands` for net.yaml, :mod:`.bridge` for the torch bridge).  May import
+module (:mod:`.check`; :mod:`.commands` for solve, ops, schema, graph; :mod:`.bridge` for emit,
+validate, import); :mod:`.targets` reads a FILE argument (net.yaml or ``models.py:Net``).  May import
 everything in shapeplan; nothing in shapeplan imports it.
 
 Exit codes: 0 all good; 1 shape errors (or validation disagreed); 2 the input could not be
@@ -13,7 +14,7 @@ from __future__ import annotations
 import sys
 
 from ..core.errors import ShapeplanError
-from . import bridge, commands  # noqa: F401 - register their commands on `app`
+from . import bridge, check, commands  # noqa: F401 - register their commands on `app`
 from .app import _err, app
 
 __all__ = ["app", "main"]

@@ -75,24 +75,6 @@ def _sizes(text: str | None) -> dict[str, int]:
     return out
 
 
-def _bad_at(rep: Any, sizes: dict[str, int], path: Path) -> ShapeplanError | None:
-    """Why ``--at`` does not fit this network (a size it does not have, or an invalid size)."""
-    from ..core.errors import Location
-
-    loc = Location(str(path))
-    known = [*rep.network.symbol_names(), *(s for s in rep.domain.symbols if s not in rep.network.symbol_names())]
-    unknown = [k for k in sizes if k not in known]
-    if unknown:
-        return ShapeplanError(f"--at names {', '.join(unknown)}, which the network does not have", code="at",
-                              hint=f"its sizes are {', '.join(known)}" if known else "its sizes are fixed",
-                              location=loc)
-    if rep.ok and not rep.domain.contains(**{k: v for k, v in sizes.items() if k in rep.domain.symbols}):
-        where = ", ".join(f"{k}={v}" for k, v in sizes.items())
-        return ShapeplanError(f"{where} is not a valid input size", code="at", hint=f"valid inputs: {rep.domain}",
-                              location=loc)
-    return None
-
-
 def _err(text: str) -> None:
     if text:
         typer.echo(text, err=True)

@@ -1,168 +1,45 @@
-"""The YAML commands: ``check``, ``solve``, ``ops``, ``schema`` and ``graph``."""
+"""The commands ``solve``, ``ops``, ``schema`` and ``graph`` (``check`` is in :mod:`.check`)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from ..core.errors import ShapeplanError
-from .app import CheckFormat, DType, Format, _bad_at, _columns, _err, _fail, _fail_json, _internal, _sizes, app
-
-if TYPE_CHECKING:
-    from ..analysis.check import Report
-
-
-@app.command()
-def check(
-    files: Annotated[list[Path], typer.Argument(help="net.yaml files", show_default=False)],
-    format: Annotated[CheckFormat, typer.Option(
-        "--format", "-f", help="table, json, github (Actions annotations) or sarif (SARIF 2.1.0)")] = CheckFormat.table,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="only diagnostics, no table")] = False,
-    columns: Annotated[str, typer.Option(
-        "--columns", "-c", help="table columns, comma-separated, from: shape, params, trainable, buffers, macs, "
-        "flops, elements, memory, rf, jump, start")] = "shape,params",
-    at: Annotated[str | None, typer.Option(
-        "--at", help="evaluate at these sizes, e.g. H=224,W=224 (values in the table, totals next to the "
-        "formulas)", show_default=False)] = None,
-    dtype: Annotated[DType, typer.Option("--dtype", help="element type for memory")] = DType.float32,
-) -> None:
-    """Shapes of every layer (symbolic in N, H, W ...) and the valid input sizes.
-
-    Costs (--columns): params, trainable and buffers (running stats) per layer; MACs count the multiply-accumulates of Conv, ConvTranspose, Linear, Bilinear, matmul/mm/bmm and F.linear, one per use of a weight, bias excluded, every other op 0; FLOPs = 2 x MACs (the convention of torch.utils.flop_counter.FlopCounterMode); memory is each output's bytes at --dtype, and the peak of an inference forward; rf, jump and start are the receptive field, effective stride and window centre per input axis.
-    """
-    cols = _columns(columns)
-    sizes = _sizes(at)
-    run = _CheckRun(format)
-    for path in files:
-        rep = _check_file(run, path)
-        if rep is not None:
-            _show_report(run, rep, path, cols, sizes, dtype, quiet, len(files) > 1)
-    _print_collected(run)
-    raise typer.Exit(run.code)
-
-
-@dataclass
-class _CheckRun:
-    """What `check` gathers over its files: the worst exit code, and what it prints at the end."""
-
-    format: CheckFormat
-    code: int = 0
-    docs: list[dict[str, Any]] = field(default_factory=list)  # --format json: one per file
-    found: list[tuple[str, Any]] = field(default_factory=list)  # (file, diagnostics) for the CI formats
-
-    @property
-    def ci(self) -> bool:
-        """A CI format (github, sarif): everything is printed at the end."""
-        return self.format in (CheckFormat.github, CheckFormat.sarif)
-
-    def worst(self, code: int) -> None:
-        """Keep the highest exit code seen."""
-        self.code = max(self.code, code)
-
-    def failed(self, path: Path, e: ShapeplanError, code: int) -> None:
-        """A file that could not be checked: its error as CI diagnostics, a JSON document or text."""
-        self.worst(code)
-        if self.ci:
-            self.found.append((str(path), e.diagnostics))
-        elif self.format is CheckFormat.json:
-            self.docs.append(_fail_json(str(path), e))
-        else:
-            _err(str(e))
-
-
-def _check_file(run: _CheckRun, path: Path) -> Report | None:
-    """The Report of one file, or None after recording why it could not be checked."""
-    from .. import api
-
-    try:
-        return api.check(api.load(path))
-    except ShapeplanError as e:
-        run.failed(path, e, e.exit_code)
-    except Exception as e:  # noqa: BLE001 - never a traceback for the user
-        run.failed(path, _internal(e, f"checking {path}"), 2)
-    return None
-
-
-def _show_report(run: _CheckRun, rep: Report, path: Path, cols: tuple[str, ...], sizes: dict[str, int],
-                 dtype: DType, quiet: bool, many: bool) -> None:
-    """One file's report: kept for the CI formats or JSON, else printed as a table."""
-    if not rep.ok:
-        run.worst(1)
-    if run.ci:
-        run.found.append((str(path), rep.diagnostics))
-    elif sizes and (bad := _bad_at(rep, sizes, path)) is not None:
-        run.failed(path, bad, 2)
-    elif run.format is CheckFormat.json:
-        try:
-            run.docs.append(rep.to_json(dtype=dtype.value, at=sizes))
-        except Exception as e:  # noqa: BLE001 - never a traceback for the user
-            run.worst(2)
-            run.docs.append(_fail_json(str(path), _internal(e, f"costing {path}")))
-    else:
-        _show_table(run, rep, path, cols, sizes, dtype, quiet, many)
-
-
-def _show_table(run: _CheckRun, rep: Report, path: Path, cols: tuple[str, ...], sizes: dict[str, int],
-                dtype: DType, quiet: bool, many: bool) -> None:
-    """The table (unless --quiet) on stdout; the diagnostics and their summary on stderr."""
-    from ..render.text import diagnostics_text, report_text, summary_line
-
-    if not quiet:
-        try:
-            typer.echo(report_text(rep, cols, sizes, dtype.value))
-        except Exception as e:  # noqa: BLE001 - never a traceback for the user
-            run.worst(2)
-            _err(str(_internal(e, f"costing {path}")))
-        if many:
-            typer.echo("")
-    _err(diagnostics_text(rep.diagnostics))
-    s = summary_line(rep.diagnostics)
-    if s:
-        _err(f"{path}: {s}")
-
-
-def _print_collected(run: _CheckRun) -> None:
-    """What the JSON and CI formats print once all files are checked."""
-    if run.format is CheckFormat.json:
-        typer.echo(json.dumps(run.docs[0] if len(run.docs) == 1 else {"reports": run.docs}, indent=2))
-    elif run.ci:
-        from .. import __version__
-        from ..render import ci_formats
-
-        text = ci_formats.github(run.found) if run.format is CheckFormat.github else json.dumps(
-            ci_formats.sarif(run.found, __version__), indent=2)
-        if text:
-            typer.echo(text)
+from .app import Format, _err, _fail, _internal, app
+from .targets import TARGET_HELP, ArgsOpt, InputOpt, KwargsOpt, PyOptions, is_python, load_network
 
 
 @app.command()
 def solve(
-    file: Annotated[Path, typer.Argument(help="net.yaml", show_default=False)],
+    target: Annotated[str, typer.Argument(metavar="FILE", help=TARGET_HELP, show_default=False)],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write the YAML with auto/solve filled in")] = None,
     format: Annotated[Format, typer.Option("--format", "-f", help="table or json")] = Format.table,
     limit: Annotated[int, typer.Option(help="at most this many solutions")] = 20,
     plot: Annotated[Path | None, typer.Option("--plot", help="draw the valid sizes to this .png or .svg")] = None,
     plot_symbols: Annotated[str | None, typer.Option("--plot-symbols", help="one or two symbols (default H,W)")] = None,
     plot_range: Annotated[str, typer.Option("--plot-range", help="sizes drawn per symbol, LO:HI")] = "1:128",
+    input: InputOpt = None,
+    args: ArgsOpt = None,
+    kwargs: KwargsOpt = None,
 ) -> None:
     """Fill `auto` values and find `solve` unknowns; print the valid input sizes."""
-    from .. import api
-    from ..analysis.solve import filled_yaml
     from ..analysis.solve import solve as run_solve
     from ..core.dims import fmt
-    from ..frontends.yaml.source import read_text
     from ..render.text import diagnostics_text
 
+    file = Path(target)
     try:
-        net = api.load(file)
+        net = load_network(target, PyOptions(input, args, kwargs), only=True)
         res = run_solve(net, limit=limit)
     except ShapeplanError as e:
         raise _fail(file, e, format is Format.json) from None
+    except Exception as e:  # noqa: BLE001 - never a traceback for the user
+        raise _fail(file, _internal(e, f"solving {target}"), format is Format.json) from None
     diags = res.diagnostics if (res.unknowns and not res.solutions) else res.report.diagnostics + res.diagnostics
     if format is Format.json:
         doc = res.report.to_json()
@@ -187,10 +64,7 @@ def solve(
                 typer.echo("smallest input: " + ", ".join(f"{k}={v}" for k, v in small.items()))
         _err(diagnostics_text(diags))
     if output is not None and res.ok:
-        text, skipped = filled_yaml(read_text(file), res)
-        output.write_text(text)
-        for s in skipped:
-            _err(f"note: {s}")
+        _write_solved(target, res, output)
     if plot is not None and not _write_plot(res, plot, plot_symbols, plot_range):
         raise typer.Exit(2)
     raise typer.Exit(0 if res.ok else 1)
@@ -249,11 +123,14 @@ _GRAPH_SUFFIXES = {".svg": "svg", ".dot": "dot", ".gv": "dot", ".mmd": "mermaid"
 
 @app.command()
 def graph(
-    file: Annotated[Path, typer.Argument(help="net.yaml", show_default=False)],
+    target: Annotated[str, typer.Argument(metavar="FILE", help=TARGET_HELP, show_default=False)],
     format: Annotated[GraphFormat | None, typer.Option(
         "--format", "-f", help="svg (needs Graphviz's dot), dot or mermaid; default: from -o's suffix, else svg",
         show_default=False)] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write it to this file (default: stdout)")] = None,
+    input: InputOpt = None,
+    args: ArgsOpt = None,
+    kwargs: KwargsOpt = None,
 ) -> None:
     """A picture of the layer graph: edges labelled with their symbolic shapes, errors in red."""
     from .. import api
@@ -262,13 +139,13 @@ def graph(
 
     kind = format.value if format is not None else _GRAPH_SUFFIXES.get(output.suffix.lower() if output else "", "svg")
     try:
-        rep = api.check(api.load(file))
+        rep = api.check(load_network(target, PyOptions(input, args, kwargs), only=True))
         text = FORMATS[kind](rep)
     except ShapeplanError as e:
         _err(str(e))
         raise typer.Exit(e.exit_code) from None
     except Exception as e:  # noqa: BLE001 - never a traceback for the user
-        _err(str(_internal(e, f"drawing {file}")))
+        _err(str(_internal(e, f"drawing {target}")))
         raise typer.Exit(2) from None
     if output is None:
         typer.echo(text, nl=False)
@@ -280,6 +157,22 @@ def graph(
             raise typer.Exit(2) from None
     _err(diagnostics_text([d for d in rep.diagnostics if d.severity != "note"]))
     raise typer.Exit(0 if rep.ok else 1)
+
+
+def _write_solved(target: str, res: Any, output: Path) -> None:
+    """Write the YAML with `auto` and `solve` filled in (a Python target: its net.yaml)."""
+    from ..analysis.solve import filled_yaml
+    from ..frontends.yaml.source import read_text
+    from ..render.yaml_out import to_yaml
+
+    if is_python(target):
+        output.write_text(to_yaml(res.report.network, header=f"imported by shapeplan from {target}\n"
+                                                             f"valid inputs: {res.report.domain}"))
+        return
+    text, skipped = filled_yaml(read_text(Path(target)), res)
+    output.write_text(text)
+    for s in skipped:
+        _err(f"note: {s}")
 
 
 def _write_plot(res: Any, path: Path, symbols: str | None, value_range: str) -> bool:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import builtins
 import functools
 import keyword
-import math
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from typing import Union
 
 import sympy
-from sympy.printing.precedence import PRECEDENCE
-from sympy.printing.str import StrPrinter
+
+from .canon import PRINTER, fmt_expr
+from .floordiv import FloorDiv
 
 Dim = Union[int, sympy.Expr]
 Shape = tuple[Dim, ...]
@@ -37,68 +37,16 @@ def sym(name: str) -> sympy.Symbol:
     return sympy.Symbol(name, integer=True, positive=True)
 
 
-def _int_coeff_terms(expr: sympy.Expr) -> tuple[int, list[tuple[int, sympy.Expr]]] | None:
-    """Split an integer-valued expression into (constant, [(int coeff, term), ...])."""
-    const = 0
-    terms: list[tuple[int, sympy.Expr]] = []
-    for t in sympy.Add.make_args(expr):
-        if t.is_Integer:
-            const += int(t)
-            continue
-        c, rest = t.as_coeff_Mul()
-        if not c.is_Integer or not rest.is_integer:
-            return None
-        terms.append((int(c), rest))
-    return const, terms
-
-
-class FloorDiv(sympy.Function):
-    """``FloorDiv(a, d)`` is ``floor(a / d)`` for integer ``a`` and a positive integer ``d``."""
-
-    nargs = (2,)
-    is_integer = True
-    precedence = (PRECEDENCE["Add"] + PRECEDENCE["Mul"]) // 2
-
-    @classmethod
-    def eval(cls, base: sympy.Expr, divisor: sympy.Expr) -> sympy.Expr | None:  # noqa: C901
-        if not divisor.is_Integer or int(divisor) <= 0:
-            raise ValueError(f"FloorDiv needs a positive integer divisor, got {divisor}")
-        d = int(divisor)
-        if base.is_Integer:
-            return sympy.Integer(int(base) // d)
-        if d == 1 and base.is_integer:
-            return base
-        split = _int_coeff_terms(base)
-        if split is None:
-            return None
-        const, terms = split
-        # (g*B + r) // (g*m) == (B + r//g) // m for integer B.
-        g = d
-        for c, _ in terms:
-            g = math.gcd(g, c)
-        if g > 1:
-            inner = sum((sympy.Integer(c // g) * t for c, t in terms), sympy.Integer(const // g))
-            return cls(inner, sympy.Integer(d // g))
-        # Pull out the terms that are multiples of d, and the constant's quotient.
-        pulled = [(c, t) for c, t in terms if c % d == 0]
-        q, r = divmod(const, d)
-        if pulled or q:
-            kept = sum((sympy.Integer(c) * t for c, t in terms if c % d != 0), sympy.Integer(r))
-            out = sum((sympy.Integer(c // d) * t for c, t in pulled), sympy.Integer(q))
-            return out + cls(kept, divisor)
-        # Merge nested divisions: (x//a + r)//d == (x + r*a)//(a*d).
-        if len(terms) == 1 and terms[0][0] == 1 and isinstance(terms[0][1], FloorDiv):
-            inner_base, a = terms[0][1].args
-            return cls(inner_base + r * a, sympy.Integer(int(a) * d))
-        return None
-
-    def _sympystr(self, printer: StrPrinter) -> str:
-        """Print as Python floor division, also inside plain ``str(expr)``."""
-        base, d = self.args
-        return f"{printer.parenthesize(base, PRECEDENCE['Mul'])}//{d}"
-
-    def _eval_is_nonnegative(self) -> bool | None:
-        return self.args[0].is_nonnegative  # type: ignore[no-any-return]
+def symbols(names: str | Iterable[str]) -> tuple[sympy.Symbol, ...]:
+    """shapeplan's symbols named ``names`` (``"N H W"``, ``"N,H,W"`` or a list of names), to
+    ``subs`` into shapes: ``rep.shapes["fc1"][1].subs({H: 64})`` with ``N, H, W =
+    shapeplan.symbols("N H W")``.  They are integer and positive: a plain
+    ``sympy.Symbol("H")`` is another symbol, and ``subs`` with it changes nothing."""
+    items = names.replace(",", " ").split() if isinstance(names, str) else list(names)
+    for n in items:
+        if not valid_symbol_name(n):
+            raise ValueError(f"{n!r} is not a valid symbol name")
+    return tuple(sym(n) for n in items)
 
 
 def norm(x: object) -> Dim:
@@ -168,63 +116,6 @@ def _names(e: sympy.Basic) -> frozenset[str]:
     return frozenset(s.name for s in e.free_symbols)
 
 
-class _Printer(StrPrinter):
-    """Python-syntax printing: ``(H - 12)//4``, ``min(a, b)``."""
-
-    def _print_FloorDiv(self, e: FloorDiv) -> str:
-        base, d = e.args
-        return f"{self.parenthesize(base, PRECEDENCE['Mul'])}//{d}"
-
-    def _print_Min(self, e: sympy.Min) -> str:
-        return "min(" + ", ".join(self._print(a) for a in e.args) + ")"
-
-    def _print_Max(self, e: sympy.Max) -> str:
-        return "max(" + ", ".join(self._print(a) for a in e.args) + ")"
-
-    def _print_Mod(self, e: sympy.Mod) -> str:
-        a, m = e.args
-        return f"{self.parenthesize(a, PRECEDENCE['Mul'])} % {self.parenthesize(m, PRECEDENCE['Mul'])}"
-
-
-_PRINTER = _Printer()
-
-
-def _tidy(e: sympy.Expr) -> sympy.Expr:
-    """Pull common integer factors out of sums, for reading: 16*(H//4) - 48 -> 16*(H//4 - 3).
-
-    A light, structural form of sympy's factor_terms (which is far slower)."""
-    if isinstance(e, sympy.Add):
-        args = [_tidy(a) for a in e.args]
-        coeffs = [a.as_coeff_Mul()[0] for a in args]
-        if all(c.is_Integer for c in coeffs):
-            g = 0
-            for c in coeffs:
-                g = math.gcd(g, int(c))
-            if g > 1:
-                inner = sympy.Add(*[a / g for a in args])
-                return sympy.Mul(sympy.Integer(g), inner, evaluate=False)
-        return sympy.Add(*args, evaluate=False)
-    if isinstance(e, sympy.Mul):
-        flat: list[sympy.Expr] = []
-        for a in e.args:
-            t = _tidy(a)
-            flat.extend(t.args if isinstance(t, sympy.Mul) else [t])
-        nums = [a for a in flat if a.is_Number]
-        coeff = sympy.Mul(*nums) if nums else sympy.Integer(1)
-        rest = [a for a in flat if not a.is_Number]
-        return sympy.Mul(*([coeff] if coeff != 1 else []), *rest, evaluate=False)
-    if isinstance(e, FloorDiv):
-        return FloorDiv(_tidy(e.args[0]), e.args[1], evaluate=False)
-    if isinstance(e, (sympy.Min, sympy.Max)):
-        return type(e)(*[_tidy(a) for a in e.args], evaluate=False)
-    return e
-
-
-@cache
-def _fmt_expr(e: sympy.Expr) -> str:
-    return str(_PRINTER.doprint(_tidy(e)))
-
-
 def fmt(d: object) -> str:
     """A dimension as text, in Python syntax: ``16*((H - 12)//4)*((W - 12)//4)``."""
     if isinstance(d, bool):
@@ -232,7 +123,7 @@ def fmt(d: object) -> str:
     if isinstance(d, int):
         return str(d)
     if isinstance(d, sympy.Expr):
-        return _fmt_expr(d)
+        return fmt_expr(d)
     return str(d)
 
 
@@ -251,7 +142,7 @@ def compile_dim(expr: sympy.Expr, names: tuple[str, ...]) -> Callable[..., int]:
     for n in names:
         if not valid_symbol_name(n):
             raise ValueError(f"invalid symbol name {n!r}")
-    body = _PRINTER.doprint(expr)  # no factor_terms: only readability needs it
+    body = PRINTER.doprint(expr)  # no factor_terms: only readability needs it
     src = f"lambda {', '.join(names)}: {body}" if names else f"lambda: {body}"
     allowed = {"min": min, "max": max, "int": int}  # int: torch's scaled sizes, int(H*0.7)
     fn: Callable[..., int] = eval(compile(src, "<shapeplan-dim>", "eval"), {"__builtins__": allowed})  # noqa: S307

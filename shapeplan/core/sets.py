@@ -164,6 +164,11 @@ class USet:
         cands = [v for s in self.segs if (v := s.first_at_or_after(x)) is not None]
         return min(cands) if cands else None
 
+    def last_at_or_before(self, x: int) -> int | None:
+        """The largest member <= x, or None."""
+        cands = [v for s in self.segs if s.lo <= x and (v := s.last_at_or_before(x)) is not None]
+        return max(cands) if cands else None
+
     def values(self, start: int | None = None) -> Iterator[int]:
         """Members in increasing order (possibly infinitely many)."""
         x = self.min() if start is None else start

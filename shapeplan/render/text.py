@@ -136,14 +136,19 @@ def report_text(rep: Report, columns: Sequence[str] = DEFAULT_COLUMNS, at: Mappi
     out.append(f"parameters: {_with_value(rep.total_params, valued and valued.total_params, where)}")
     if costs is not None:
         out.extend(_cost_totals(costs, valued, columns, where))
-    if rep.errors:
-        out.append("valid inputs: none (see the errors)")
-    else:
-        out.append(f"valid inputs: {rep.domain}")
-        small = rep.domain.smallest()
-        if small:
-            out.append("smallest input: " + ", ".join(f"{k}={v}" for k, v in small.items()))
+    out.extend(domain_lines(rep))
     return "\n".join(out)
+
+
+def domain_lines(rep: Report) -> list[str]:
+    """``valid inputs: ...`` and ``smallest input: ...``."""
+    if rep.errors:
+        return ["valid inputs: none (see the errors)"]
+    out = [f"valid inputs: {rep.domain}"]
+    small = rep.domain.smallest()
+    if small:
+        out.append("smallest input: " + ", ".join(f"{k}={v}" for k, v in small.items()))
+    return out
 
 
 def diagnostics_text(diags: Sequence[Diagnostic]) -> str:

@@ -4,6 +4,7 @@ of boxes with conditions on several, domain.py holds the Domain they build.  The
 from ...core.sets import TooComplex, USet
 from .boxes import Box, apply_condition
 from .domain import Domain
+from .nearest import Nearest
 from .quasi import QA, NotAnalysable, quasi_affine, univariate
 
-__all__ = ["Box", "Domain", "USet", "QA", "quasi_affine", "univariate", "apply_condition", "NotAnalysable", "TooComplex"]
+__all__ = ["Box", "Domain", "Nearest", "USet", "QA", "quasi_affine", "univariate", "apply_condition", "NotAnalysable", "TooComplex"]

@@ -15,6 +15,7 @@ from ...core.conditions import Cond, cond_text
 from ...core.dims import free_symbols
 from ...core.sets import USet
 from .boxes import Box, box_key
+from .nearest import Nearest, nearest
 
 
 @dataclass
@@ -113,6 +114,14 @@ class Domain:
             if all(c.holds_at(env) for c in self.residual):
                 return env
         return None
+
+    def nearest(self, /, **sizes: int) -> Nearest:
+        """The valid sizes closest to ``sizes``: at or below every one, at or above every one,
+        and in any direction (a :class:`~shapeplan.analysis.domain.nearest.Nearest`; read from
+        the boxes, exact on unions, periodic sets and cases).  A symbol left out takes some
+        valid value."""
+        self._check_names(sizes)
+        return nearest(self, sizes)
 
     def smallest(self) -> dict[str, int] | None:
         """The smallest valid sizes (the box with the smallest largest size first), or None."""
