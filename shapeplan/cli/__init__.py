@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 
 from ..core.errors import ShapeplanError
-from . import bridge, commands  # noqa: F401 - register their commands on `app`
+from . import bridge, commands, deploy  # noqa: F401 - register their commands on `app`
 from .app import _err, app
 
 __all__ = ["app", "main"]
