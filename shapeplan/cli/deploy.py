@@ -62,6 +62,6 @@ def export_spec(
     else:
         output.write_text(text)
         _err(f"wrote {output}: {len(specs)} spec(s)")
-    for e in specs.excluded:
-        _err(f"note: not covered: {e}")
+    for ex in specs.excluded:
+        _err(f"note: not covered: {ex}")
     raise typer.Exit(0 if specs else 1)
