@@ -40,6 +40,14 @@ def export_specs(model: object, input_shape: object = None, *, max_specs: int = 
     return _specs(model, input_shape, max_specs=max_specs)
 
 
+def guard_source(report: Report, function: str = "check_input_sizes") -> str:
+    """Python to paste into a model's file: ``check_input_sizes(x)`` raises ValueError exactly
+    where forward fails, naming the sizes, the rule and the nearest valid sizes."""
+    from .backends.guard import guard_source as _guard
+
+    return _guard(report, function)
+
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -60,6 +68,7 @@ __all__ = [
     "export_specs",
     "flat_features",
     "from_torch",
+    "guard_source",
     "load",
     "to_yaml",
     "validate",

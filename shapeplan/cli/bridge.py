@@ -36,6 +36,8 @@ def _load_report(file: Path) -> Any:
 def emit(
     file: Annotated[Path, typer.Argument(help="net.yaml", show_default=False)],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write the source here")] = None,
+    guard: Annotated[bool, typer.Option("--guard", help="forward first checks the input sizes (ValueError with the "
+                                                        "rule and the nearest valid sizes)")] = False,
 ) -> None:
     """Ready-to-use nn.Module source: layers in __init__, a forward with shape comments."""
     from ..backends.emit import emit as make_source
@@ -43,7 +45,7 @@ def emit(
 
     try:
         rep = _load_report(file)
-        src = make_source(rep)
+        src = make_source(rep, guard=guard)
     except ShapeplanError as e:
         _err(str(e))
         raise typer.Exit(e.exit_code) from None
