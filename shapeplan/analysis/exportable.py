@@ -228,6 +228,14 @@ def first_small_dim(names_shapes: Iterable[tuple[str, Shape | None]], env: Mappi
     return None
 
 
+def same_on(box: Box, a: Dim, b: Dim) -> bool:
+    """Is ``a == b`` at every size of ``box``?  (``4*((H + 1)//4)`` is ``H`` where H is a multiple of 4.)"""
+    try:
+        return not minus([box], apply_condition([box], Cond("eq", norm(a), norm(b))))
+    except (NotAnalysable, TooComplex):
+        return False
+
+
 def describe_boxes(boxes: Sequence[Box], symbols: Sequence[str], limit: int = 4) -> str:
     """Boxes in words (the symbols that vary), at most ``limit`` of them."""
     parts: list[str] = []

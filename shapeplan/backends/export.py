@@ -205,6 +205,7 @@ class _Work:
         if not failing:
             if error is None:
                 spec.proven = True
+                spec.program = ep
                 spec.torch_ranges = {str(k): str(v) for k, v in ep.range_constraints.items()}
                 self.t.specs.append(spec)
             else:

@@ -47,6 +47,7 @@ class ExportSpec:
     case: str | None = None  # the sizes of forward's path, when it is not the main one
     proven: bool = False
     torch_ranges: dict[str, str] = field(default_factory=dict)
+    program: Any = field(default=None, repr=False, compare=False)  # the ExportedProgram that proved it
 
     # -- the sizes
     def contains(self, /, **sizes: int) -> bool:
@@ -157,11 +158,19 @@ class ExportSpec:
         names = list(output_names) if output_names is not None else (
             ["output"] if len(self.outputs) == 1 else [f"output{i}" for i in range(len(self.outputs))])
         for oname, shape in zip(names, self.outputs):
-            axes = {i: fmt(d) for i, d in enumerate(shape or ()) if not isinstance(d, int) and free_symbols(d)
-                    and not free_symbols(d) <= {s for s, a in self.piece.axes if a.static}}
+            axes = {i: self._axis_name(d) for i, d in enumerate(shape or ()) if not isinstance(d, int)
+                    and free_symbols(d) and not free_symbols(d) <= {s for s, a in self.piece.axes if a.static}}
             if axes:
                 out[oname] = axes
         return out
+
+    def _axis_name(self, d: Any) -> str:
+        """A symbol's name where the size is that symbol on the whole spec, else its formula."""
+        from ..analysis.exportable import same_on
+        from ..core.dims import sym
+
+        box = self.piece.box()
+        return next((s for s in sorted(free_symbols(d)) if same_on(box, d, sym(s))), fmt(d))
 
     def tensorrt_profile(self, opt: Mapping[str, int] | None = None, max: Mapping[str, int] | None = None,
                          cap: int = 1024) -> dict[str, dict[str, tuple[int, ...]]]:
