@@ -232,10 +232,7 @@ def guard_source(rep: Any, function: str = "check_input_sizes") -> str:
     """Python to paste into a model's file: ``function(x)`` raises ValueError where forward
     fails (naming the sizes, the rule and the nearest valid sizes); call it at the top of
     forward.  ``rep``: a Report (of an imported module too)."""
-    from .emit import Namespace
-
-    local = Namespace()
-    args = {name: local.name(name) for name in rep.network.inputs}
+    args = _arg_names(rep.network.inputs)
     body = guard_call_lines(rep, args)
     lines = [guard_module_code(rep.domain), "",
              f"def {function}({', '.join(args.values())}):",
@@ -243,6 +240,23 @@ def guard_source(rep: Any, function: str = "check_input_sizes") -> str:
              f'call it at the top of forward."""',
              *("    " + ln for ln in body), ""]
     return "\n".join(lines)
+
+
+def _arg_names(inputs: Mapping[str, Any]) -> dict[str, str]:
+    """Legal, distinct Python parameter names for the inputs (their own names where they are)."""
+    import keyword
+    import re
+
+    out: dict[str, str] = {}
+    for name in inputs:
+        base = re.sub(r"\W", "_", name) or "x"
+        if base[0].isdigit() or keyword.iskeyword(base) or base.startswith("_sp"):
+            base = "in_" + base
+        cand, i = base, 1
+        while cand in out.values():
+            cand, i = f"{base}_{i}", i + 1
+        out[name] = cand
+    return out
 
 
 def _safe(name: str) -> str:
