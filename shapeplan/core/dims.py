@@ -8,9 +8,8 @@ All arithmetic here is exact integer arithmetic with Python's floor semantics.
 
 from __future__ import annotations
 
-import functools
-
 import builtins
+import functools
 import keyword
 import math
 from collections.abc import Callable, Iterable, Mapping

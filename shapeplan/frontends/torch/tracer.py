@@ -184,6 +184,10 @@ class LiveTracer(fx.Tracer):
     def unwrap(self, v: Any) -> Any:
         """A call's argument as shapeplan's value (a tensor constant becomes a Buffer layer)."""
         if isinstance(v, (TensorProxy, SizeProxy)):
+            if v.tracer is not self:
+                raise Unsupported("state", "forward uses a value kept from an earlier call (a cache in a module's "
+                                           "attributes?): shapeplan traces forward afresh for each path",
+                                  "compute the value in forward, or keep it in a buffer")
             return v.sp_value
         if isinstance(v, fx.Proxy):
             raise Unsupported("unsupported-method", f"the value {v.node.name} ({v.node.target}) of a traced call")
@@ -308,11 +312,33 @@ def trace_path(module: nn.Module, interp: Interpreter, decider: Decider, inputs:
     tracer.concrete = dict(concrete)
     real_isinstance = torch.jit.isinstance
     torch.jit.isinstance = _jit_isinstance  # type: ignore[assignment]
+    saved = _module_state(module)
     try:
         tracer.trace(module)
     finally:
         torch.jit.isinstance = real_isinstance  # type: ignore[assignment]
+        _restore_state(saved)
     return tracer.returned
+
+
+_OWN = frozenset({"_parameters", "_buffers", "_modules"})
+
+
+def _module_state(module: nn.Module) -> list[tuple[nn.Module, dict[str, Any]]]:
+    """Every submodule's plain attributes (containers copied one level): forward may keep things
+    in them (timm's attention-bias cache), which must not leak from one traced path to the next."""
+    out = []
+    for m in module.modules():
+        state = {k: (type(v)(v) if type(v) in (dict, list, set) else v) for k, v in m.__dict__.items() if k not in _OWN}
+        out.append((m, state))
+    return out
+
+
+def _restore_state(saved: list[tuple[nn.Module, dict[str, Any]]]) -> None:
+    for m, state in saved:
+        for k in [k for k in m.__dict__ if k not in _OWN and k not in state]:
+            del m.__dict__[k]
+        m.__dict__.update(state)
 
 
 def _jit_isinstance(obj: Any, target_type: Any) -> bool:
