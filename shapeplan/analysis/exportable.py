@@ -230,10 +230,32 @@ def first_small_dim(names_shapes: Iterable[tuple[str, Shape | None]], env: Mappi
 
 def same_on(box: Box, a: Dim, b: Dim) -> bool:
     """Is ``a == b`` at every size of ``box``?  (``4*((H + 1)//4)`` is ``H`` where H is a multiple of 4.)"""
+    return holds_on(box, Cond("eq", norm(a), norm(b)))
+
+
+def holds_on(box: Box, c: Cond) -> bool:
+    """Does ``c`` hold at every size of ``box``?  (False where shapeplan cannot decide it.)"""
     try:
-        return not minus([box], apply_condition([box], Cond("eq", norm(a), norm(b))))
+        return not minus([box], apply_condition([box], c))
     except (NotAnalysable, TooComplex):
         return False
+
+
+def simplify_on(box: Box, e: Dim) -> Dim:
+    """``e`` with every max/min whose winner is the same at every size of ``box`` replaced by that
+    argument (``max(1, (H + 1)//2 - 3)`` is ``(H + 1)//2 - 3`` where H >= 9), so that the domain
+    machinery can decide it."""
+    import sympy
+
+    if isinstance(e, int) or not isinstance(e, sympy.Expr) or e.is_Atom:
+        return e
+    args = [simplify_on(box, a) for a in e.args]
+    if isinstance(e, (sympy.Max, sympy.Min)):
+        for a in args:
+            if all(b is a or holds_on(box, ge(a, b) if isinstance(e, sympy.Max) else ge(b, a)) for b in args):
+                return norm(a)
+        return norm(type(e)(*args))
+    return norm(e.func(*args)) if any(x is not y for x, y in zip(args, e.args)) else e
 
 
 def describe_boxes(boxes: Sequence[Box], symbols: Sequence[str], limit: int = 4) -> str:

@@ -33,6 +33,7 @@ from ..analysis.exportable import (
     minus,
     pick_example,
     restrict,
+    simplify_on,
     small_dim_conditions,
     split_pieces,
 )
@@ -94,7 +95,7 @@ def _base(rep: Report) -> Any:
 
 
 def _target(model: Any, input_shape: Any) -> _Target:
-    from ..api import check
+    from ..analysis.check import run_check
     from ..frontends.torch.importer import from_torch
     from .emit import build, solved_report
 
@@ -106,8 +107,13 @@ def _target(model: Any, input_shape: Any) -> _Target:
             raise InputError("export_specs needs the input shape of an nn.Module, e.g. ('N', 3, 'H', 'W')",
                              code="bad-usage")
         module = model
-        rep = check(from_torch(model, input_shape))
+        rep = run_check(from_torch(model, input_shape))
     _refuse_lazy(module)
+    odd = [d for shape in rep.network.inputs.values() for d in shape
+           if not isinstance(d, int) and not getattr(d, "is_Symbol", False)]
+    if odd:
+        raise InputError(f"an input dim is a formula ({odd[0]}); export_specs takes ints and symbol names",
+                         code="bad-input", hint="name that size with a symbol of its own")
     names = [p for p in inspect.signature(module.forward).parameters][: len(rep.network.inputs)]
     layout = {arg: tuple(d if isinstance(d, int) else str(d) for d in shape)
               for arg, shape in zip(names, rep.network.inputs.values())}
@@ -157,6 +163,15 @@ def _small_reason(lost: Sequence[Box], symbols: list[str], layers: list[tuple[st
 
 
 @dataclass
+class _Todo:
+    """A piece still to export: how many larger examples were tried, and why it was split off."""
+
+    box: Box
+    retry: int = 0
+    why: str = ""
+
+
+@dataclass
 class _Work:
     """The pieces of one case still to export: each export either proves its piece, or tells
     where its program holds (that part is tried again first) and where it does not (those
@@ -169,57 +184,62 @@ class _Work:
     where: str | None
 
     def run(self, boxes: list[Box]) -> None:
-        queue: deque[tuple[Box, int]] = deque((b, 0) for b in boxes)
+        queue: deque[_Todo] = deque(_Todo(b) for b in boxes)
         while queue:
-            box, retry = queue.popleft()
-            (piece,) = split_pieces([box], self.symbols)
+            todo = queue.popleft()
+            (piece,) = split_pieces([todo.box], self.symbols)
             if len(self.t.specs) >= self.t.max_specs or self.t.exports >= self.t.max_exports:
-                self.exclude([box], f"not tried: more pieces than max_specs={self.t.max_specs} "
-                                    f"(or max_exports={self.t.max_exports})")
+                self.exclude([todo.box], (f"{todo.why}; " if todo.why else "") + "not tried: more pieces than "
+                             f"max_specs={self.t.max_specs} (or max_exports={self.t.max_exports})")
                 continue
-            inside, _ = restrict([box], self.strict)
-            example = pick_example(inside, self.symbols, self.strict, skip=2 * retry)
+            inside, _ = restrict([todo.box], self.strict)
+            example = pick_example(inside, self.symbols, self.strict, skip=2 * todo.retry)
             if example is None:
-                self.exclude([box], "an intermediate size is 1 at every such size; torch.export specialises it")
+                self.exclude([todo.box], "an intermediate size is 1 at every such size; torch.export specialises it")
                 continue
-            spec = ExportSpec(piece, self.t.layout, example, self.outputs, self.where)
-            self.step(spec, box, retry, queue)
+            self.step(ExportSpec(piece, self.t.layout, example, self.outputs, self.where), todo, queue)
 
-    def step(self, spec: ExportSpec, box: Box, retry: int, queue: deque[tuple[Box, int]]) -> None:
-        """Export one spec; prove it, or narrow it to what torch proves."""
+    def step(self, spec: ExportSpec, todo: _Todo, queue: deque[_Todo]) -> None:
+        """Export one spec; prove it, or narrow it to what torch proves.  When torch refuses a
+        spec whose every assumption shapeplan proves (torch's own prover is weaker: a guard that
+        holds at every size but that it cannot show for a plain range), the spec is exported
+        with ``prefer_deferred_runtime_asserts_over_guards=True`` and proven the same way."""
+        box = todo.box
         ep, error = _export(self.t, spec, deferred=False)
-        if ep is None and retry < MAX_RETRIES:  # small sizes are often special to torch: trace at larger ones
-            queue.appendleft((box, retry + 1))
-            return
         if ep is None:
-            ep, _ = _export(self.t, spec, deferred=True)  # the same trace, with torch's assumptions as data
+            spec.deferred = True
+            ep, _ = _export(self.t, spec, deferred=True)  # the same trace, its assumptions as runtime asserts
         if ep is None:
-            self.exclude([box], f"torch.export refuses it: {error}")
+            if todo.retry < MAX_RETRIES:  # small sizes are often special to torch: trace at larger ones
+                queue.appendleft(_Todo(box, todo.retry + 1, todo.why))
+            else:
+                self.exclude([box], f"torch.export refuses it: {error}")
             return
         guards = program_guards(ep, _layout_inputs(self.t), spec.roots())
         if guards.unknown:
             self.exclude([box], "torch's program assumes " + "; ".join(guards.unknown[:2])
                          + ", which shapeplan cannot check")
             return
-        failing = [c for c, _ in guards.conditions if _fails_somewhere(box, c)]
+        conds = [_simplified(box, c) for c, _ in guards.conditions]
+        failing = [c for c in conds if _fails_somewhere(box, c)]
         if not failing:
-            if error is None:
-                spec.proven = True
-                spec.program = ep
-                spec.torch_ranges = {str(k): str(v) for k, v in ep.range_constraints.items()}
-                self.t.specs.append(spec)
-            else:
-                self.exclude([box], f"torch.export refuses it: {error}")
+            spec.proven = True
+            spec.program = ep
+            spec.torch_ranges = {str(k): str(v) for k, v in ep.range_constraints.items()}
+            self.t.specs.append(spec)
             return
         narrowed, left = restrict([box], failing)
         if left:
             self.exclude([box], "torch's program assumes " + "; ".join(cond_text(c) for c in left[:2])
                          + ", which shapeplan cannot split exactly")
             return
+        at = ", ".join(f"{k}={v}" for k, v in spec.example_sizes.items())
+        why = (f"the program torch traces at {at} assumes " + "; ".join(dict.fromkeys(cond_text(c) for c in failing))
+               )[:400]
         for sub in reversed(split_pieces(narrowed, self.symbols)):
-            queue.appendleft((sub.box(), 0))  # where this trace holds: proven next
+            queue.appendleft(_Todo(sub.box()))  # where this trace holds: proven next
         for sub in split_pieces(minus([box], narrowed), self.symbols):
-            queue.append((sub.box(), 0))  # other sizes: another trace, later
+            queue.append(_Todo(sub.box(), 0, why))  # other sizes: another trace, later
 
     def exclude(self, boxes: list[Box], reason: str) -> None:
         self.t.excluded.append(Excluded(describe_boxes(boxes, self.symbols), reason, tuple(boxes)))
@@ -230,6 +250,11 @@ def _layout_inputs(t: _Target) -> dict[str, tuple[Any, ...]]:
     from ..core.dims import sym
 
     return {name: tuple(d if isinstance(d, int) else sym(d) for d in dims) for name, dims in t.layout.items()}
+
+
+def _simplified(box: Box, c: Cond) -> Cond:
+    """``c`` with the max/min that have one winner on ``box`` resolved."""
+    return Cond(c.kind, simplify_on(box, c.lhs), simplify_on(box, c.rhs))
 
 
 def _fails_somewhere(box: Box, c: Cond) -> bool:
@@ -252,7 +277,7 @@ def _export(t: _Target, spec: ExportSpec, deferred: bool) -> tuple[Any, str | No
     try:
         with _quiet(), torch.no_grad():
             ep = torch.export.export(t.module, args, dynamic_shapes=spec.dynamic_shapes,
-                                     prefer_deferred_runtime_asserts_over_guards=deferred)
+                                     **({"prefer_deferred_runtime_asserts_over_guards": True} if deferred else {}))
     except Exception as e:  # noqa: BLE001 - torch raises many kinds; its message is the answer
         return None, _first_line(e)
     return ep, None

@@ -46,6 +46,7 @@ class ExportSpec:
     outputs: tuple[Shape | None, ...] = ()
     case: str | None = None  # the sizes of forward's path, when it is not the main one
     proven: bool = False
+    deferred: bool = False  # exported with prefer_deferred_runtime_asserts_over_guards=True
     torch_ranges: dict[str, str] = field(default_factory=dict)
     program: Any = field(default=None, repr=False, compare=False)  # the ExportedProgram that proved it
 
@@ -143,8 +144,21 @@ class ExportSpec:
         lines.append(f"dynamic_shapes{suffix} = {{{', '.join(entries)}}}")
         args = ", ".join(f"torch.randn{self.shape(n, self.example_sizes)}" for n in self.layout)
         lines.append(f"example{suffix} = ({args},)")
-        lines.append(f"ep{suffix} = export({model}, example{suffix}, dynamic_shapes=dynamic_shapes{suffix})")
+        extra = ", prefer_deferred_runtime_asserts_over_guards=True" if self.deferred else ""
+        if self.deferred:
+            lines.append("# torch cannot show its guards for these ranges (shapeplan shows they hold at every size):")
+            lines.append("# they become runtime asserts")
+        lines.append(f"ep{suffix} = export({model}, example{suffix}, dynamic_shapes=dynamic_shapes{suffix}{extra})")
         return lines
+
+    @property
+    def export_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of ``torch.export.export`` besides the example: ``dynamic_shapes``,
+        and ``prefer_deferred_runtime_asserts_over_guards=True`` where the proof needed it."""
+        out: dict[str, Any] = {"dynamic_shapes": self.dynamic_shapes}
+        if self.deferred:
+            out["prefer_deferred_runtime_asserts_over_guards"] = True
+        return out
 
     # -- other deployment tools
     def onnx_dynamic_axes(self, output_names: Sequence[str] | None = None) -> dict[str, dict[int, str]]:
@@ -185,7 +199,7 @@ class ExportSpec:
 
     def to_json(self) -> dict[str, Any]:
         return {"sizes": self.describe(), "ranges": self.ranges, "example": self.example_shapes(),
-                "case": self.case, "proven": self.proven, "torch_ranges": self.torch_ranges,
+                "case": self.case, "proven": self.proven, "deferred": self.deferred, "torch_ranges": self.torch_ranges,
                 "onnx_dynamic_axes": self.onnx_dynamic_axes(), "tensorrt_profile": self.tensorrt_profile()}
 
 

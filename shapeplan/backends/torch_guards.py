@@ -152,6 +152,10 @@ def translate_bool(e: Any, smap: Mapping[Any, Dim]) -> list[Cond]:
         if len(inner) != 1:
             raise Untranslatable(f"the negation of a conjunction {e}")
         return [negate(inner[0])]
+    if isinstance(e, (sympy.Eq, sympy.Ne)):
+        by = _divides(e, smap)
+        if by is not None:
+            return by
     if isinstance(e, sympy.Rel):
         a, b = translate(e.lhs, smap), translate(e.rhs, smap)
         if isinstance(e, sympy.Eq):
@@ -172,6 +176,23 @@ def translate_bool(e: Any, smap: Mapping[Any, Dim]) -> list[Cond]:
 def _finite(v: Any) -> int | None:
     """A range's bound as an int (None: infinite, torch's int_oo)."""
     return int(v) if getattr(v, "is_Integer", False) or isinstance(v, int) else None
+
+
+def _divides(e: Any, smap: Mapping[Any, Dim]) -> list[Cond] | None:
+    """``Mod(a, a*q) == 0`` (or ``!=``), with a divisor that is a multiple of the dividend (torch's
+    contiguity checks, ``Mod(N, N*(H//4)*(W//4))``): for a >= 1 it holds exactly where q == 1."""
+    from torch.utils._sympy import functions as tf
+
+    side, zero = (e.lhs, e.rhs) if e.rhs == 0 else (e.rhs, e.lhs)
+    if zero != 0 or not isinstance(side, (tf.Mod, tf.PythonMod, sympy.Mod)) or side.args[1].is_Integer:
+        return None
+    a, b = side.args
+    q = sympy.cancel(b / a)
+    if not q.is_polynomial() or sympy.fraction(q)[1] != 1:
+        return None
+    dividend, ratio = translate(a, smap), translate(q, smap)
+    one = eq(ratio, 1)
+    return [ge(dividend, 1), one if isinstance(e, sympy.Eq) else negate(one)]
 
 
 def shape_env_of(ep: Any) -> Any:
