@@ -34,6 +34,23 @@ def flat_features(layers: object, input_shape: object) -> object:
 
     return _ff(layers, input_shape)  # type: ignore[arg-type]
 
+def export_specs(model: object, input_shape: object = None, *, max_specs: int = 8) -> object:
+    """torch.export ``dynamic_shapes`` for the sizes where ``model`` runs (an nn.Module with its
+    ``input_shape``, or a Network / Report), each proven by exporting it; ``.excluded`` says
+    which valid sizes no spec holds and why.  Imports torch."""
+    from .backends.export import export_specs as _specs
+
+    return _specs(model, input_shape, max_specs=max_specs)
+
+
+def guard_source(report: Report, function: str = "check_input_sizes") -> str:
+    """Python to paste into a model's file: ``check_input_sizes(x)`` raises ValueError exactly
+    where forward fails, naming the sizes, the rule and the nearest valid sizes."""
+    from .backends.guard import guard_source as _guard
+
+    return _guard(report, function)
+
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -51,8 +68,10 @@ __all__ = [
     "build",
     "check",
     "emit",
+    "export_specs",
     "flat_features",
     "from_torch",
+    "guard_source",
     "load",
     "summary",
     "symbols",

@@ -31,7 +31,8 @@ def run_check(net: Network, assign: Mapping[tuple[str, str], Any] | None = None,
     diags = python_hints(shown, prop, diags)
     domain = Domain.union(main.domain.symbols, [c.domain for c in cases], main.domain.bounds)
     order = {layer.name: i for i, layer in enumerate(shown.layers)}
-    return Report(shown, layer_infos(shown, prop, order), sorted(diags, key=_diag_order(order)), domain, prop, others)
+    return Report(shown, layer_infos(shown, prop, order), sorted(diags, key=_diag_order(order)), domain, prop, others,
+                  main)
 
 
 def _with_fixes(net: Network, prop: Propagation, d: Diagnostic,

@@ -38,6 +38,7 @@ class Report:
     domain: Domain
     propagation: Propagation = field(repr=False)
     cases: list[Case] = field(default_factory=list, repr=False)  # the other cases (see analysis.cases)
+    main: Case | None = field(default=None, repr=False)  # the case the table shows (its own domain)
 
     @property
     def ok(self) -> bool:

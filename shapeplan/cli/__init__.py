@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 
 from ..core.errors import ShapeplanError
-from . import bridge, check, commands  # noqa: F401 - register their commands on `app`
+from . import bridge, check, commands, deploy  # noqa: F401 - register their commands on `app`
 from .app import _err, app
 
 __all__ = ["app", "main"]

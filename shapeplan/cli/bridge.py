@@ -45,6 +45,8 @@ def emit(
     input: InputOpt = None,
     args: ArgsOpt = None,
     kwargs: KwargsOpt = None,
+    guard: Annotated[bool, typer.Option("--guard", help="forward first checks the input sizes (ValueError with the "
+                                                        "rule and the nearest valid sizes)")] = False,
 ) -> None:
     """Ready-to-use nn.Module source: layers in __init__, a forward with shape comments."""
     from ..backends.emit import emit as make_source
@@ -52,7 +54,7 @@ def emit(
 
     try:
         rep, _ = _load_report(target, PyOptions(input, args, kwargs))
-        src = make_source(rep)
+        src = make_source(rep, guard=guard)
     except ShapeplanError as e:
         _err(str(e))
         raise typer.Exit(e.exit_code) from None

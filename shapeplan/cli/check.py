@@ -168,9 +168,25 @@ def _show_table(run: _CheckRun, rep: Report, path: Path, cols: tuple[str, ...], 
         if many:
             typer.echo("")
     _err(diagnostics_text(rep.diagnostics))
+    _print_repairs(rep)
     s = summary_line(rep.diagnostics)
     if s:
         _err(f"{path}: {s}")
+
+
+def _print_repairs(rep: Report) -> None:
+    """Where the domain restricts a size: the edits that make more sizes valid, each checked."""
+    from ..analysis.repair import find_repairs, restricted
+
+    if not restricted(rep):
+        return
+    try:
+        repairs = find_repairs(rep)
+    except Exception as e:  # noqa: BLE001 - a repair is advice; never a traceback for the user
+        _err(str(_internal(e, "looking for repairs")))
+        return
+    for r in repairs:
+        _err(f"repair[{r.kind}]: {r}")
 
 
 def _print_collected(run: _CheckRun) -> None:

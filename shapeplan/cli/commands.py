@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..core.errors import ShapeplanError
 from .app import Format, _err, _fail, _internal, app
 from .targets import TARGET_HELP, ArgsOpt, InputOpt, KwargsOpt, PyOptions, is_python, load_network
+
+if TYPE_CHECKING:
+    from ..analysis.report import Report
 
 
 @app.command()
@@ -23,6 +26,8 @@ def solve(
     plot: Annotated[Path | None, typer.Option("--plot", help="draw the valid sizes to this .png or .svg")] = None,
     plot_symbols: Annotated[str | None, typer.Option("--plot-symbols", help="one or two symbols (default H,W)")] = None,
     plot_range: Annotated[str, typer.Option("--plot-range", help="sizes drawn per symbol, LO:HI")] = "1:128",
+    repair: Annotated[bool, typer.Option("--repair", help="find the edits that make more sizes valid (each checked); "
+                                                          "-o writes the network with the best one")] = False,
     input: InputOpt = None,
     args: ArgsOpt = None,
     kwargs: KwargsOpt = None,
@@ -41,6 +46,8 @@ def solve(
     except Exception as e:  # noqa: BLE001 - never a traceback for the user
         raise _fail(file, _internal(e, f"solving {target}"), format is Format.json) from None
     diags = res.diagnostics if (res.unknowns and not res.solutions) else res.report.diagnostics + res.diagnostics
+    if repair:
+        raise typer.Exit(_solve_repair(res.report, output, format))
     if format is Format.json:
         doc = res.report.to_json()
         doc["auto"] = {f"{k[0]}.{k[1]}": fmt(v) for k, v in res.auto.items()}
@@ -68,6 +75,36 @@ def solve(
     if plot is not None and not _write_plot(res, plot, plot_symbols, plot_range):
         raise typer.Exit(2)
     raise typer.Exit(0 if res.ok else 1)
+
+
+def _solve_repair(rep: Report, output: Path | None, format: Format) -> int:
+    """``solve --repair``: the checked repairs; with -o, the network with the best one as net.yaml."""
+    from ..analysis.repair import find_repairs
+    from ..render.yaml_out import to_yaml
+
+    repairs = find_repairs(rep)
+    if format is Format.json:
+        typer.echo(json.dumps({"domain": str(rep.domain), "repairs": [
+            {"kind": r.kind, "edit": r.edit, "location": str(r.location) if r.location else None,
+             "domain": str(r.domain), "complete": r.complete} for r in repairs]}, indent=2))
+    else:
+        typer.echo(f"valid inputs: {rep.domain}")
+        for i, r in enumerate(repairs):
+            typer.echo(f"repair {i + 1} [{r.kind}]: {r}")
+        if not repairs:
+            typer.echo("no repair found: no checked edit makes more sizes valid")
+    if not repairs:
+        return 1
+    if output is not None:
+        best = repairs[0]
+        text = to_yaml(best.network, header=f"repaired by shapeplan: {best.edit}\nvalid inputs: {best.domain}")
+        try:
+            output.write_text(text)
+        except OSError as e:
+            _err(f"error[file]: cannot write {output}: {e.strerror or e}")
+            return 2
+        _err(f"wrote {output}: valid inputs {best.domain}")
+    return 0
 
 
 @app.command()
