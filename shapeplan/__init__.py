@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from .analysis.domain.domain import Domain
 from .analysis.report import LayerInfo, Report
-from .api import check, load
+from .api import check, load, summary
 from .backends.emit import build, emit
 from .backends.validate import ValidationReport, validate
 from .core.dims import symbols
 from .core.errors import Diagnostic, InputError, Location, ShapeError, ShapeplanError
 from .core.ir import Layer, Network
 from .frontends.torch.importer import from_torch
-from .render.summary import summary
 from .render.yaml_out import to_yaml
 
 

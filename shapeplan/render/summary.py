@@ -9,10 +9,9 @@ parameters of all its layers; the shapes are formulas in the input's symbols (va
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 
 from ..analysis.report import LayerInfo, Report, shape_text
 from ..core.dims import Dim, Shape, evaluate, norm
@@ -101,29 +100,3 @@ def summary_text(rep: Report, depth: int = 3, model: Any = None, at: Mapping[str
     if shown:
         out.append(diagnostics_text(shown))
     return "\n".join(out)
-
-
-def summary(model: Any, input_shape: Any = ("N", 3, "H", "W"), depth: int = 3, *,
-            at: Mapping[str, int] | None = None, file: TextIO | None = None) -> Report:
-    """Print the layer table of ``model`` and return its :class:`~shapeplan.Report`.
-
-    ``model``: an ``nn.Module`` (traced with :func:`shapeplan.from_torch` at ``input_shape``,
-    ints and symbol names), or what :func:`shapeplan.check` takes (a net.yaml path, YAML text,
-    a Network; ``input_shape`` is then unused).  ``depth``: modules down to this depth are
-    rows, deeper layers are folded into them (torchinfo's ``depth``).  ``at``: values at these
-    sizes instead of formulas.  ``file``: where to print (default: stdout).
-    """
-    from ..api import check
-
-    if depth < 1:
-        raise ValueError(f"depth must be at least 1, got {depth}")
-    if hasattr(model, "named_modules") and hasattr(model, "forward"):
-        from ..frontends.torch.importer import from_torch
-
-        rep = check(from_torch(model, input_shape))
-        owner: Any = model
-    else:
-        rep = check(model)
-        owner = None
-    print(summary_text(rep, depth, owner, at), file=file or sys.stdout)
-    return rep
