@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from math import gcd
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sympy
 
@@ -39,6 +39,7 @@ class Ask:
     def __init__(self, by: Decides, local: bool = False) -> None:
         self.by = by
         self.local = local
+        self.memo: dict[int, tuple[Any, Any]] = {}  # layouts resolved under a local Ask's answers
 
     def _holds(self, cond: Cond, generic: bool) -> bool:
         known = cond.concrete()

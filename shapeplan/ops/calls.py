@@ -47,6 +47,9 @@ def call_source(spec: OpSpec, inputs: Sequence[str], args: Mapping[str, Any], se
         return _attribute_source(spec, args, kw, self_name)
     if spec.kind == "module":
         return f"{spec.torch_name}({', '.join(f'{k}={py_value(v)}' for k, v in kw)})"
+    if "item" in args and spec.param("item") is not None:  # one tensor of the tuple torch returns
+        kw = [(n, v) for n, v in kw if n != "item"]
+        return f"{_function_source(spec, inputs, args, kw)}[{args['item']}]"
     return _function_source(spec, inputs, args, kw) + _index(spec)
 
 

@@ -26,16 +26,20 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..core.dims import Dim, Shape, ceildiv, fmt, fmt_shape
+from ..core.conditions import eq
+from ..core.dims import Dim, Shape, ceildiv, fmt, fmt_shape, prod
 from .ctx import ArgError, RuleCtx
+from .merge import same
 from .params import (
     MAX_INT,
     SIGNED_SCHEMA,
     bool_t,
+    choice_t,
     device_t,
     dropped_bool_t,
     dtype_t,
     float_t,
+    int_t,
     layout_t,
     memory_format_t,
     opt_t,
@@ -230,9 +234,43 @@ def _new(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
 _NEW = (_DTYPE, _DEVICE, _GRAD, _LAYOUT, _PIN)
 for _name in ("new_zeros", "new_ones", "new_empty"):
     op(_name, Param("size", _sizes_t), *_NEW, torch_name=f"Tensor.{_name}", call_style="method_star")(_new)
-op("new_full", Param("size", _sizes_t), _FILL, *_NEW, torch_name="Tensor.new_full", call_style="method")(_new)
+
+
+@op("new_full", Param("size", _sizes_t), Param("fill_value", opt_t(scalar_t), None), *_NEW,
+    torch_name="Tensor.new_full", call_style="method", n_inputs=(1, 2), input_names=("self", "fill_value"))
+def new_full(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """x.new_full(size, fill_value) -> size.  fill_value is a number, or a tensor of one element
+    (torch reads it as a number: ``new_full(size, stride[i])``), then an input of its own."""
+    if len(xs) == 2:
+        n = prod(xs[1])
+        if not same(n, 1):
+            ctx.require(eq(n, 1), "fill-value", f"fill_value must be a number or a tensor of one element, got a "
+                                                f"tensor of shape {fmt_shape(xs[1])}", show=n)
+    elif a["fill_value"] is None:
+        ctx.fail("args", "new_full needs fill_value", param="fill_value")
+    return new_shape(ctx, a["size"])
 
 CREATION: frozenset[str] = frozenset(
     ("zeros", "ones", "rand", "randn", "empty", "full", "randperm", "eye", "arange", "linspace", "logspace"))
 LIKE: frozenset[str] = frozenset(("zeros_like", "ones_like", "empty_like", "rand_like", "randn_like", "full_like",
                                   "new_zeros", "new_ones", "new_empty", "new_full"))
+
+
+# --------------------------------------------------------------------------- meshgrid
+
+
+@op("meshgrid", Param("indexing", opt_t(choice_t("ij", "xy")), None), Param("item", int_t(0), 0), n_inputs=(1, None),
+    torch_name="torch.meshgrid")
+def meshgrid(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+    """torch.meshgrid(*tensors, indexing='ij')[item]: every output has one dim per input (its
+    number of elements; the first two swapped with 'xy'); the inputs are 0-D or 1-D.  No
+    indexing: torch's default, 'ij' (with its warning)."""
+    for i, x in enumerate(xs):
+        if len(x) > 1:
+            ctx.fail("rank", f"meshgrid expects 0-D or 1-D tensors, but input {i} is {fmt_shape(x)}")
+    if a["item"] >= len(xs):
+        ctx.fail("args", f"meshgrid of {len(xs)} tensors has no output {a['item']}", param="item")
+    sizes = [x[0] if x else 1 for x in xs]
+    if a["indexing"] == "xy" and len(sizes) >= 2:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    return tuple(sizes)

@@ -119,10 +119,16 @@ class Layout:
             return self
         if self._resolved is not None:
             return self._resolved
+        if ask.local:  # hypothetical answers: remembered by this Ask only (else each level of a
+            hit = ask.memo.get(id(self))  # deep network resolves its input again: exponential)
+            if hit is not None:
+                return hit[1]
         assert self._make is not None
         got = self._make(ask)
         got = got if got.dtype == self.dtype else got.with_dtype(self.dtype)
-        if not ask.local:
+        if ask.local:
+            ask.memo[id(self)] = (self, got)  # (self kept alive: its id stays its own)
+        else:
             self._resolved = got
         return got
 

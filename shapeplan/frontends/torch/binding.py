@@ -95,7 +95,7 @@ def _absent_slot(spec: OpSpec, slot: int, pos: list[Any]) -> bool:
 def _take(spec: OpSpec, pname: str, value: Any, default: Any, inputs: list[TensorValue],
           params: dict[str, Any]) -> None:
     if isinstance(value, TensorValue):
-        if spec.param(pname) is not None:
+        if spec.param(pname) is not None and pname not in spec.input_names:
             raise Unsupported("unsupported-argument", f"{spec.name}: a tensor as {pname!r} (a size or number "
                                                       "is expected)")
         inputs.append(value)

@@ -215,7 +215,8 @@ def _network(name: str, run: _Run, guard: tuple[Any, ...], module: Any) -> Netwo
 
 
 def _outputs(value: Any) -> list[str]:
-    """The layers whose tensors forward returns (in a tensor, tuple, list or dict), in order."""
+    """The layers whose tensors forward returns (in a tensor, tuple, list or dict), in order; a
+    tensor returned twice (YOLO-seg's proto) is listed twice, as torch returns it."""
     from .tracer import TensorProxy
     from .values import TensorValue
 
@@ -223,8 +224,7 @@ def _outputs(value: Any) -> list[str]:
 
     def walk(v: Any) -> None:
         if isinstance(v, TensorProxy) and isinstance(v.sp_value, TensorValue):
-            if v.sp_value.name not in found:
-                found.append(v.sp_value.name)
+            found.append(v.sp_value.name)
         elif isinstance(v, Mapping):
             for x in v.values():
                 walk(x)

@@ -34,7 +34,15 @@ from ..yaml.document import valid_layer_name
 from .binding import bind_call
 from .modules import module_kwargs
 from .sources import constructor_location
-from .tables import IDENTITY_METHODS, OPERATORS, SPECIAL_METHODS, describe_target, function_table, pieces_functions
+from .tables import (
+    IDENTITY_METHODS,
+    MODULE_CALL_HARMLESS,
+    OPERATORS,
+    SPECIAL_METHODS,
+    describe_target,
+    function_table,
+    pieces_functions,
+)
 from .values import (
     SIZE_OPS,
     Extreme,
@@ -213,10 +221,11 @@ class Interpreter:
             raise Unsupported("unsupported-module",
                               f"no shape rule for module {node.target!r} "
                               f"({type(sub).__module__}.{type(sub).__qualname__})", e.hint) from None
-        tensors = [a for a in args if isinstance(a, TensorValue)]
-        if len(tensors) != len(args) or kwargs:
+        tensors, rest = _module_call_tensors(op, args, kwargs)
+        if rest:
             raise Unsupported("unsupported-call", f"module {node.target!r} ({op}) is called with arguments "
-                                                  "other than tensors, which shapeplan does not model")
+                                                  f"other than tensors ({', '.join(rest)}), which shapeplan does "
+                                                  "not model")
         spec = REGISTRY[op]
         lo, hi = spec.n_inputs
         if len(tensors) < lo or (hi is not None and len(tensors) > hi):
@@ -225,7 +234,7 @@ class Interpreter:
         locs = {k: built for k in ctor} if built is not None else {}
         if built is not None:
             locs["module"] = built
-        return self.add_layer(node.target, op, tensors, ctor, locs)
+        return _tuple_result(spec, self.add_layer(node.target, op, tensors, ctor, locs))
 
     def call_method(self, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         name: str = node.target
@@ -270,10 +279,21 @@ class Interpreter:
                               "see `shapeplan ops` for the supported ops")
         if op in ("max", "min") and args and isinstance(args[0], TensorValue) and has_dim(args[1:], kwargs):
             return self.extreme(node, op, args, kwargs)
+        if op == "meshgrid":
+            return self.meshgrid(node, args, kwargs)
         if fn in OPERATORS and len(args) == 2 and not isinstance(args[0], TensorValue) \
                 and isinstance(args[1], TensorValue):
             return self.reflected(node, op, args[0], args[1])
         return self.apply(node, REGISTRY[op], fn, args, kwargs)
+
+    def meshgrid(self, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[TensorValue, ...]:
+        """torch.meshgrid(a, b, indexing=...) (or of a list): one layer per grid it returns."""
+        items = list(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) else list(args)
+        if not items or not all(isinstance(t, TensorValue) for t in items) or set(kwargs) - {"indexing"}:
+            raise Unsupported("unsupported-argument", "meshgrid of anything but tensors (and indexing=)")
+        params = {"indexing": kwargs.get("indexing")}
+        return tuple(self.add_layer(self.scoped(node, "meshgrid"), "meshgrid", items, {**params, "item": i})
+                     for i in range(len(items)))
 
     def reflected(self, node: Any, op: str, scalar: Any, t: TensorValue) -> TensorValue:
         """``2 * x``, ``1 - x``, ``1 / x``: the scalar on the left."""
@@ -303,7 +323,7 @@ class Interpreter:
         glob = self.global_pool(spec.name, inputs, params)
         if glob is not None:
             return self.add_layer(self.scoped(node, glob), glob, inputs, {"output_size": 1})
-        return self.add_layer(self.scoped(node, spec.name), spec.name, inputs, params)
+        return _tuple_result(spec, self.add_layer(self.scoped(node, spec.name), spec.name, inputs, params))
 
     def global_pool(self, op: str, inputs: list[TensorValue], params: dict[str, Any]) -> str | None:
         """``F.avg_pool2d(x, x.size()[2:])`` (CBAM, older ResNets): a window as large as the
@@ -457,3 +477,27 @@ def _hashable(fn: Any) -> bool:
 
 
 __all__ = ["Interpreter", "sanitize", "is_size"]
+
+
+def _tuple_result(spec: Any, value: TensorValue) -> Any:
+    """An op whose torch result is a tuple ((values, indices), (attn_output, attn_weights)):
+    the item shapeplan follows, and the rest opaque (``x, _ = attn(x, x, x)`` unpacks)."""
+    if spec.output_index is None:
+        return value
+    return Extreme(value, f"{spec.torch_name or spec.name}(...)")
+
+
+def _module_call_tensors(op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[TensorValue],
+                                                                                           list[str]]:
+    """A module call's tensors, and the arguments shapeplan cannot model (by description): an
+    argument passed as None (no mask) or one that changes no shape (``need_weights=False``) is
+    fine."""
+    pos = list(args)
+    while pos and pos[-1] is None:
+        pos.pop()
+    tensors = [a for a in pos if isinstance(a, TensorValue)]
+    rest = [f"argument {i + 1}" for i, a in enumerate(pos) if not isinstance(a, TensorValue)]
+    harmless = MODULE_CALL_HARMLESS.get(op, {})
+    rest += [f"{k}={v!r}"[:40] for k, v in kwargs.items()
+             if v is not None and not (isinstance(v, bool) and v in harmless.get(k, ()))]
+    return tensors, rest

@@ -26,6 +26,12 @@ SPECIAL_METHODS = frozenset({"size", "dim", "numel", "chunk", "split", "unbind",
 IDENTITY_METHODS = frozenset({"to", "cpu", "cuda", "detach", "requires_grad_", "type"})
 # arguments that may be dropped without changing any shape
 HARMLESS = frozenset({"inplace"})
+# keyword arguments of a module's forward that change no output shape (beside those passed as None)
+# (with the values they may take: is_causal=True needs a mask)
+MODULE_CALL_HARMLESS: dict[str, dict[str, tuple[Any, ...]]] = {
+    "MultiheadAttention": {"need_weights": (True, False), "average_attn_weights": (True, False),
+                           "is_causal": (False,)},
+}
 # tensor attributes that are not sizes: what the trace answers for them
 ATTRIBUTE_VALUES = ("dtype", "device", "layout", "is_cuda", "requires_grad", "is_sparse", "is_quantized",
                     "is_meta", "is_nested", "grad_fn")
