@@ -48,7 +48,8 @@ def _predict(op: str, tensors: list[Any], a: dict[str, Any]) -> tuple[int, ...] 
     """shapeplan's strides of the output, or "invalid"."""
     spec = REGISTRY[op]
     xs = [tuple(t.shape) for t in tensors]
-    ctx = RuleCtx(layouts=[Layout.strided(tuple(t.shape), t.stride()) for t in tensors])
+    ctx = RuleCtx(layouts=[Layout.strided(tuple(t.shape), t.stride(), str(t.dtype).removeprefix("torch."))
+                           for t in tensors])
     try:
         out = tuple(norm(d) for d in spec.rule(ctx, list(xs), a))
         if any(r.cond.concrete() is False for r in ctx.requirements):

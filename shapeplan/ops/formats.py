@@ -8,6 +8,10 @@ torch 2.14).
   An unbatched input gets its batch dim first (``unsqueeze(0)``), and Conv1d is a Conv2d of
   ``contiguous(x).unsqueeze(2)``; 1-D avg / adaptive pools are 2-D pools of
   ``x.unsqueeze(-2)``.
+- The format one of input and weight suggests: the functional convolutions (F.conv2d...,
+  whose weight is any tensor).
+- Fresh tensors: ``empty(..., memory_format=)``, ``*_like`` (``preserve_format`` by default:
+  a copy's layout).
 - Contiguous: 3-D avg and adaptive pools (but the global average), circular pads, InstanceNorm,
   max_pool1d, LayerNorm, reductions, softmax, matmul/linear/embedding, stack.
 - cat: the format every input suggests (an empty input suggests contiguous), else contiguous.
@@ -33,7 +37,26 @@ from .layout import (
     view_strides,
     viewed,
 )
-from .layouts import LayoutFn, contiguous_of, in_format, layout_of, squeeze, unsqueeze
+from .layouts import LayoutFn, contiguous_of, copied, in_format, layout_of, squeeze, unsqueeze
+
+_FORMATS: dict[str | None, Format] = {None: "contiguous", "torch.contiguous_format": "contiguous",
+                                      "torch.channels_last": "channels_last",
+                                      "torch.channels_last_3d": "channels_last_3d"}
+
+
+@layout_of("empty")
+def _empty(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    return Layout.fresh(out, _FORMATS[a.get("memory_format")])
+
+
+def _like(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    """``empty_like(input, memory_format=...)``: ``preserve_format`` (the default) is a copy's layout."""
+    fmt = a.get("memory_format")
+    return copied(ins[0]) if fmt in (None, "torch.preserve_format") else Layout.fresh(out, _FORMATS[fmt])
+
+
+for _name in ("zeros_like", "ones_like", "empty_like", "rand_like", "randn_like", "full_like"):
+    layout_of(_name)(_like)
 
 
 def _suggested(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
@@ -92,6 +115,37 @@ def _conv(n: int) -> LayoutFn:
 
 for _n in (1, 2, 3):
     layout_of(f"Conv{_n}d", f"ConvTranspose{_n}d")(_conv(_n))
+
+
+def _conv_fn(n: int) -> LayoutFn:
+    """F.conv{n}d / F.conv_transpose{n}d: channels-last where the input or the weight suggests
+    it (torch's ``mkldnn_conv_use_channels_last`` / ``thnn_conv_use_channels_last``); 1-D is
+    2-D on ``contiguous(x).unsqueeze(2)`` and ``weight.unsqueeze(2)``."""
+
+    def fn(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+        w = ins[1]
+
+        def inner(c: RuleCtx, xs: list[Layout], a: dict[str, Any], o: Shape) -> Layout:
+            x, wt, shape = xs[0], w, o
+            if n == 1:
+                x, wt, shape = unsqueeze(contiguous_of(c, xs, a, x.shape), 2), unsqueeze(w, 2), (*o[:2], 1, *o[2:])
+            if x.kind == "contiguous" and wt.kind == "contiguous":
+                y = Layout.contiguous(shape)
+            else:
+                def make(ask: Ask) -> Layout:
+                    fmt = suggest_format(ask, x)
+                    return Layout.fresh(shape, fmt if fmt != "contiguous" else suggest_format(ask, wt))
+
+                y = Layout.lazy(shape, make)
+            return squeeze(y, {2}) if n == 1 else y
+
+        return batched(ins[0], out, n + 2, inner, ctx, a)
+
+    return fn
+
+
+for _n in (1, 2, 3):
+    layout_of(f"conv{_n}d", f"conv_transpose{_n}d")(_conv_fn(_n))
 
 
 def pool1d(x: Layout, out: Shape) -> Layout:
@@ -183,15 +237,18 @@ def _cat(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layo
 # --------------------------------------------------------------------------- composites of the norms
 
 
-@layout_of("RMSNorm")
+@layout_of("RMSNorm", "rms_norm")
 def _rms_norm(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
-    """``x * rsqrt(mean(x ** 2, dims, keepdim) + eps)`` (times the weight), made contiguous
-    unless ``x`` suggests channels-last (torch's ``_fused_rms_norm``)."""
+    """``x * rsqrt(mean(x ** 2, dims, keepdim) + eps)`` (times the weight: the module's own, or
+    F.rms_norm's second input), made contiguous unless ``x`` suggests channels-last (torch's
+    ``_fused_rms_norm``)."""
     x = ins[0]
     k = len(a["normalized_shape"])
     kept = (*x.shape[:len(x.shape) - k], *(1 for _ in range(k)))
     y = iterate(out, [x, Layout.contiguous(kept)])
-    if a["elementwise_affine"]:
+    if len(ins) > 1:
+        y = iterate(out, [y, ins[1]])
+    elif a.get("elementwise_affine"):
         y = iterate(out, [y, Layout.contiguous(tuple(a["normalized_shape"]))])
     if x.kind == "contiguous":
         return contiguous_of(ctx, [y], a, out)

@@ -4,7 +4,8 @@ One function per op family, registered by op name (:func:`layout_of`); an op wit
 returns a new contiguous tensor (reductions, softmax, layer_norm, linear, matmul...).  The
 families, as measured on torch's CPU kernels:
 
-- views (permute, transpose, expand, narrow, getitem, squeeze, unsqueeze, unflatten): the
+- views (permute, transpose / swapdims / swapaxes, expand, narrow, getitem, squeeze, unsqueeze,
+  unflatten, diagonal, Tensor.unfold): the
   input's strides rearranged as torch's view functions do; reshape / flatten are views where
   ``view`` would work and contiguous copies elsewhere; ``contiguous()`` copies only a
   non-contiguous input;
@@ -136,12 +137,13 @@ def _permute(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> 
     return derived(x, out, lambda ask, s: tuple(s[d] for d in dims) if s else ())
 
 
-@layout_of("transpose")
+@layout_of("transpose", "swapdims", "swapaxes")
 def _transpose(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
     x = ins[0]
     if not x.shape:
         return x
-    d0, d1 = a["dim0"] % len(x.shape), a["dim1"] % len(x.shape)
+    d0, d1 = (a["dim0"], a["dim1"]) if "dim0" in a else (a["axis0"], a["axis1"])
+    d0, d1 = d0 % len(x.shape), d1 % len(x.shape)
 
     def swap(ask: Ask, s: Strides) -> Strides:
         t = list(s)
@@ -166,6 +168,24 @@ def _movedim(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> 
         return x
     order = movedim_order(ctx, len(x.shape), a["source"], a["destination"])
     return derived(x, out, lambda ask, s: tuple(s[i] for i in order))
+
+
+@layout_of("diagonal")
+def _diagonal(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    """A view: dim1 and dim2 go, a last dim of stride ``stride[dim1] + stride[dim2]`` comes."""
+    x = ins[0]
+    d1, d2 = a["dim1"] % len(x.shape), a["dim2"] % len(x.shape)
+    return derived(x, out, lambda ask, s: (*(v for i, v in enumerate(s) if i not in (d1, d2)), norm(s[d1] + s[d2])))
+
+
+@layout_of("unfold")
+def _unfold(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    """Tensor.unfold, a view: the dim's stride times ``step``, and a last dim of its stride."""
+    x = ins[0]
+    if not x.shape:
+        return derived(x, out, lambda ask, s: (1,))
+    d, step = a["dimension"] % len(x.shape), a["step"]
+    return derived(x, out, lambda ask, s: (*s[:d], norm(s[d] * step), *s[d + 1:], s[d]))
 
 
 @layout_of("narrow", "detach", "Identity")
@@ -247,8 +267,9 @@ def contiguous_of(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape
                        x.dtype)
 
 
-@layout_of("clone")
+@layout_of("clone", "flip", "sort", "argsort")
 def _clone(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    """A copy in ``preserve_format``: clone, and flip / sort, whose outputs torch allocates so."""
     return copied(ins[0])
 
 
@@ -260,7 +281,9 @@ def _to(dtype: str) -> LayoutFn:
     return fn
 
 
-for _name, _dtype in (("float", "float32"), ("half", "float16"), ("double", "float64")):
+for _name, _dtype in (("float", "float32"), ("half", "float16"), ("double", "float64"), ("bfloat16", "bfloat16"),
+                      ("bool", "bool"), ("byte", "uint8"), ("char", "int8"), ("short", "int16"), ("int", "int32"),
+                      ("long", "int64")):
     layout_of(_name)(_to(_dtype))
 
 
