@@ -149,13 +149,24 @@ def _indexing(r: random.Random, t: Table) -> None:
     t["take_along_dim"] = lambda: (lambda s: r.choice([([s, ints([r.randint(1, 4), *s[1:]])], {"dim": 0}),
                                                        ([s, ints([r.randint(1, 4)])], {})]))(_any(r))
     t["index_select"] = lambda: (lambda s: ([s, ints([r.randint(1, 4)])], {"dim": dim(s)}))(_any(r))
-    t["index"] = lambda: (lambda s: r.choice([([s, ints(_any(r, 1)[:2])], {"index": ["tensor"]}),
-                                              ([s, ints([2])], {"index": [":", "tensor"] if len(s) > 1 else
-                                                                ["tensor"]}),
-                                              ([s, ints([2]), ints([2])], {"index": ["tensor", "tensor"]}
-                                               if len(s) > 1 else {"index": ["tensor", None, "tensor"]})]))(
-        _any(r, 2))
-    t["diff"] = lambda: (lambda s: ([s], {"dim": dim(s), "n": r.randint(1, 2)}))(_any(r))
+    def index() -> Sample:
+        s = [r.randint(1, 4) for _ in range(r.randint(3, 5))]
+        i, j = ints([r.randint(1, 3), r.randint(1, 3)]), ints(r.choice([[1, 1], [r.randint(1, 3)], []]))
+        calls: list[Sample] = [([s, i], {"index": ["tensor"]}), ([s, i], {"index": [":", "tensor"]}),
+                               ([s, i, j], {"index": ["tensor", "tensor"]}),
+                               ([s, i, j], {"index": ["tensor", ":", "tensor"]}),
+                               ([s, i, j], {"index": [None, "::2", "tensor", "...", "tensor"]}),
+                               ([s, i], {"index": [0, "1:", "tensor"]}), ([s, j], {"index": ["...", "tensor", None]})]
+        return r.choice(calls)
+
+    t["index"] = index
+    def diff() -> Sample:
+        s = _any(r)
+        d = r.randrange(len(s))
+        extra = [[r.randint(1, 2) if i == d else v for i, v in enumerate(s)] for _ in range(r.choice([0, 0, 1, 2]))]
+        return [s, *extra], {"dim": d, "n": r.randint(0, 2)}
+
+    t["diff"] = diff
     t["embedding"] = lambda: ([ints(_any(r)), [5, r.randint(1, 4)]], {})
     t["one_hot"] = lambda: ([ints(_any(r))], {"num_classes": 3})
 

@@ -7,6 +7,7 @@ from . import (  # noqa: F401  (imported for their registrations)
     advanced_index,
     attention,
     compare,
+    composites,
     conv,
     conv_functional,
     create,

@@ -216,6 +216,10 @@ def _pad(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layo
 
 @layout_of("cat", "concat", "concatenate")
 def _cat(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    return cat_layout(ins, out)
+
+
+def cat_layout(ins: list[Layout], out: Shape) -> Layout:
     """torch's ``cat_compute_output_memory_format``: the format every input suggests, else
     contiguous (an empty input suggests contiguous)."""
     if all(x.kind == "contiguous" for x in ins) or len(out) not in (4, 5):

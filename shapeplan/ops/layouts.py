@@ -198,25 +198,26 @@ def alias(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Lay
 def _expand(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
     x = ins[0]
     sizes = a["size"] if "size" in a else ins[1].shape
+    return derived(x, out, lambda ask, s: expand_strides(ask, x.shape, s, out, sizes))
 
-    def f(ask: Ask, s: Strides) -> Strides:
-        """torch's ``inferExpandGeometry``."""
-        if not x.shape:
-            return tuple(0 for _ in out)
-        res: list[Dim] = [0] * len(out)
-        lead = len(out) - len(x.shape)
-        for i in range(len(out) - 1, -1, -1):
-            t = out[i]
-            if i >= lead:
-                size, stride = x.shape[i - lead], s[i - lead]
-                keep = isinstance(sizes[i], int) and sizes[i] == -1 or ask.eq(size, t)
-            else:
-                stride = norm(out[i + 1] * res[i + 1]) if i + 1 < len(out) else 1
-                keep = ask.one(t)
-            res[i] = stride if keep else 0
-        return tuple(res)
 
-    return derived(x, out, f)
+def expand_strides(ask: Ask, shape: Shape, s: Strides, out: Shape, sizes: Sequence[Any] = ()) -> Strides:
+    """torch's ``inferExpandGeometry``: the strides of ``x.expand(sizes)`` (of shape ``out``;
+    a size of -1 keeps its dim)."""
+    if not shape:
+        return tuple(0 for _ in out)
+    res: list[Dim] = [0] * len(out)
+    lead = len(out) - len(shape)
+    for i in range(len(out) - 1, -1, -1):
+        t = out[i]
+        if i >= lead:
+            size, stride = shape[i - lead], s[i - lead]
+            keep = bool(sizes) and isinstance(sizes[i], int) and sizes[i] == -1 or ask.eq(size, t)
+        else:
+            stride = norm(out[i + 1] * res[i + 1]) if i + 1 < len(out) else 1
+            keep = ask.one(t)
+        res[i] = stride if keep else 0
+    return tuple(res)
 
 
 @layout_of("squeeze")
