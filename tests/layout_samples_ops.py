@@ -210,9 +210,14 @@ def _windows(r: random.Random, t: Table) -> None:
                                                                       "align_corners": False})]))(r.randint(1, 3))
     t["grid_sample"] = lambda: (lambda x: ([x, [x[0], r.randint(1, 4), r.randint(1, 4), 2]], {"align_corners": False}))(
         _dims(r, 2))
-    t["scaled_dot_product_attention"] = lambda: (lambda b, h, l_, s, e: (
-        [[b, h, l_, e], [b, h, s, e], [b, h, s, r.randint(1, 4)]] + ([[l_, s]] if r.random() < 0.3 else []),
-        {"is_causal": False}))(r.randint(1, 2), r.randint(1, 3), r.randint(1, 4), r.randint(1, 4), r.randint(1, 4))
+    def sdpa() -> Sample:
+        b, h, n, s, e = r.randint(1, 2), r.randint(1, 3), r.randint(1, 4), r.randint(1, 4), r.randint(1, 4)
+        shapes = [[b, h, n, e], [b, h, s, e], [b, h, s, r.choice([e, r.randint(1, 4)])]]
+        if r.random() < 0.4:
+            shapes.append(r.choice([[n, s], [1, s], [n, 1], [b, 1, n, s], [1, h, 1, s]]))
+        return shapes, {}
+
+    t["scaled_dot_product_attention"] = sdpa
     t["MultiheadAttention"] = lambda: (lambda n, l_, s, first: (
         [[n, l_, 4], [n, s, 4], [n, s, 4]] if first else [[l_, n, 4], [s, n, 4], [s, n, 4]],
         {"embed_dim": 4, "num_heads": r.choice([1, 2]), "batch_first": first}))(

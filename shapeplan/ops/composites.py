@@ -155,3 +155,39 @@ def _index(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> La
         return iterate(out, operands).resolve(ask)
 
     return Layout.lazy(out, make, x.dtype)
+
+
+# --------------------------------------------------------------------------- attention
+
+
+@layout_of("scaled_dot_product_attention")
+def _sdpa(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    """torch's CPU flash kernel, where it is chosen (4-D query, key and value of one batch
+    size, heads and head dim, no dropout, their last strides 1, no mask or a 2-D / 4-D one
+    that fits, sequences not empty), writes into ``empty_like(query)`` (measured: the
+    query's layout, as a copy); the math path (``softmax(q @ k^T) @ v``) a new contiguous
+    tensor."""
+    q, k, v = ins[:3]
+    mask = ins[3] if len(ins) > 3 else None
+    if len(out) != 4 or any(len(t.shape) != 4 for t in (q, k, v)) or a["dropout_p"] > 0 or \
+            mask is not None and len(mask.shape) not in (2, 4):
+        return Layout.contiguous(out)
+    b, h, n, e = q.shape
+
+    def fits(ask: Ask, m: Layout) -> bool:
+        """torch's ``check_attn_mask_shape``."""
+        rows, cols = m.shape[-2:]
+        if not (ask.eq(rows, n) or ask.one(rows)) or not (ask.eq(cols, k.shape[2]) or ask.one(cols)):
+            return False
+        return len(m.shape) == 2 or all(ask.one(s) or ask.eq(s, full) for s, full in zip(m.shape[:2], (b, h),
+                                                                                          strict=True))
+
+    like = copied(q)
+
+    def make(ask: Ask) -> Layout:
+        flash = (all(ask.eq(t.shape[0], b) and ask.eq(t.shape[1], h) and ask.eq(t.shape[3], e) for t in (k, v))
+                 and not ask.empty((k.shape[2],)) and all(ask.eq(t.strides(ask)[-1], 1) for t in (q, k, v))
+                 and (mask is None or fits(ask, mask)))
+        return like.resolve(ask) if flash else Layout.contiguous(out)
+
+    return Layout.lazy(out, make, q.dtype)
