@@ -185,12 +185,23 @@ def _products(r: random.Random, t: Table) -> None:
     t["mv"] = lambda: (lambda n, m: ([[n, m], [m]], {}))(n(), m())
     t["outer"] = lambda: ([[n()], [m()]], {})
     t["ger"] = lambda: ([[n()], [m()]], {})
-    t["einsum"] = lambda: (lambda i, j, k, b: r.choice([
-        ([[i, j], [j, k]], {"equation": "ij,jk->ik"}), ([[i, j]], {"equation": "ij->ji"}),
-        ([[b, i, j], [b, j, k]], {"equation": "bij,bjk->bik"}), ([[i], [j]], {"equation": "i,j->ij"}),
-        ([[i, j]], {"equation": "ij->j"}), ([[b, i, j]], {"equation": "bij->jbi"}),
-        ([[b, i, j], [b, i, k]], {"equation": "bij,bik->bjk"}), ([[i, j], [i, j]], {"equation": "ij,ij->ij"})]))(
-        n(), m(), k(), b())
+    def einsum() -> Sample:
+        """A random equation over 1 to 3 operands: repeated labels (diagonals), sizes of 1, '...',
+        an explicit or implicit output."""
+        letters = r.sample("abcdeAB", r.randint(1, 5))
+        size = {c: r.choice([1, 2, 3]) for c in letters}
+        terms = [r.sample(letters, r.randint(1, min(3, len(letters)))) for _ in range(r.choice([1, 2, 2, 3]))]
+        if r.random() < 0.1:
+            terms[0].append(terms[0][0])
+        ell = "..." if r.random() < 0.2 else ""
+        lead = [r.randint(1, 2) for _ in range(r.randint(0, 2))] if ell else []
+        eq = ",".join(ell + "".join(t) for t in terms)
+        if r.random() < 0.6:
+            used = sorted({c for t in terms for c in t})
+            eq += "->" + (ell if r.random() < 0.7 else "") + "".join(r.sample(used, r.randint(0, len(used))))
+        return [lead + [size[c] if r.random() < 0.8 else 1 for c in t] for t in terms], {"equation": eq}
+
+    t["einsum"] = einsum
     for d in (1, 2, 3):
         t[f"conv{d}d"] = lambda d=d: _conv(r, d, False)
         t[f"conv_transpose{d}d"] = lambda d=d: _conv(r, d, True)

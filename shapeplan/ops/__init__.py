@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (imported for their registrations)
     conv,
     conv_functional,
     create,
+    einsum_layout,
     formats,
     functional,
     index,
