@@ -10,6 +10,7 @@ from . import (  # noqa: F401  (imported for their registrations)
     composites,
     conv,
     conv_functional,
+    conv_layouts,
     create,
     einsum_layout,
     formats,

@@ -2,14 +2,12 @@
 composites torch writes with several kernels (CPU, eval mode, no grad; measured against
 torch 2.14).
 
+- Convolutions: :mod:`.conv_layouts`.
 - The input's suggested format (channels-last when its strides look channels-last, 4-D and
-  5-D): Conv2d/3d and their transposes, BatchNorm, GroupNorm, max pools, 2-D avg / adaptive
+  5-D): BatchNorm, GroupNorm, max pools, 2-D avg / adaptive
   pools, interpolate (but ``area`` in 3-D), pads (but circular), pixel / channel shuffles.
-  An unbatched input gets its batch dim first (``unsqueeze(0)``), and Conv1d is a Conv2d of
-  ``contiguous(x).unsqueeze(2)``; 1-D avg / adaptive pools are 2-D pools of
-  ``x.unsqueeze(-2)``.
-- The format one of input and weight suggests: the functional convolutions (F.conv2d...,
-  whose weight is any tensor).
+  An unbatched input gets its batch dim first (``unsqueeze(0)``); 1-D avg / adaptive pools
+  are 2-D pools of ``x.unsqueeze(-2)``.
 - Fresh tensors: ``empty(..., memory_format=)``, ``*_like`` (``preserve_format`` by default:
   a copy's layout).
 - Contiguous: 3-D avg and adaptive pools (but the global average), circular pads, InstanceNorm,
@@ -98,54 +96,6 @@ def batched(x: Layout, out: Shape, rank: int, make: LayoutFn, ctx: RuleCtx, a: d
         return make(ctx, [x], a, out)
     y = make(ctx, [unsqueeze(x, 0)], a, (1, *out))
     return squeeze(y, {0})
-
-
-def _conv(n: int) -> LayoutFn:
-    def fn(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
-        def inner(c: RuleCtx, xs: list[Layout], a: dict[str, Any], o: Shape) -> Layout:
-            if n != 1:
-                return in_format(xs[0], o)
-            flat = contiguous_of(c, xs, a, xs[0].shape)  # torch: "avoid going through NHWC for permuted 3d input"
-            return squeeze(in_format(unsqueeze(flat, 2), (*o[:2], 1, *o[2:])), {2})
-
-        return batched(ins[0], out, n + 2, inner, ctx, a)
-
-    return fn
-
-
-for _n in (1, 2, 3):
-    layout_of(f"Conv{_n}d", f"ConvTranspose{_n}d")(_conv(_n))
-
-
-def _conv_fn(n: int) -> LayoutFn:
-    """F.conv{n}d / F.conv_transpose{n}d: channels-last where the input or the weight suggests
-    it (torch's ``mkldnn_conv_use_channels_last`` / ``thnn_conv_use_channels_last``); 1-D is
-    2-D on ``contiguous(x).unsqueeze(2)`` and ``weight.unsqueeze(2)``."""
-
-    def fn(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
-        w = ins[1]
-
-        def inner(c: RuleCtx, xs: list[Layout], a: dict[str, Any], o: Shape) -> Layout:
-            x, wt, shape = xs[0], w, o
-            if n == 1:
-                x, wt, shape = unsqueeze(contiguous_of(c, xs, a, x.shape), 2), unsqueeze(w, 2), (*o[:2], 1, *o[2:])
-            if x.kind == "contiguous" and wt.kind == "contiguous":
-                y = Layout.contiguous(shape)
-            else:
-                def make(ask: Ask) -> Layout:
-                    fmt = suggest_format(ask, x)
-                    return Layout.fresh(shape, fmt if fmt != "contiguous" else suggest_format(ask, wt))
-
-                y = Layout.lazy(shape, make)
-            return squeeze(y, {2}) if n == 1 else y
-
-        return batched(ins[0], out, n + 2, inner, ctx, a)
-
-    return fn
-
-
-for _n in (1, 2, 3):
-    layout_of(f"conv{_n}d", f"conv_transpose{_n}d")(_conv_fn(_n))
 
 
 def pool1d(x: Layout, out: Shape) -> Layout:
