@@ -14,6 +14,7 @@ before it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..core.dims import Shape, norm, prod
@@ -49,13 +50,16 @@ def _addr(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Lay
     return iterate(out, [expanded, reshaped(v1, (v1.shape[0], 1)), v2])
 
 
+def _viewable(t: Layout, shape: Shape) -> Callable[[Ask], bool]:
+    return lambda ask: view_strides(ask, t, shape) is not None
+
+
 @layout_of("take_along_dim")
 def _take_along_dim(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
     if a.get("dim") is None:
         for what, t in zip(("input", "indices"), ins, strict=False):
             flat = (prod(t.shape),)
-            if t.kind != "contiguous" and not settle(ctx, lambda ask, t=t, flat=flat: view_strides(ask, t, flat)
-                                                     is not None):
+            if t.kind != "contiguous" and not settle(ctx, _viewable(t, flat)):
                 ctx.fail("view", f"take_along_dim without a dim views its {what} as {flat}, which its memory does "
                                  "not allow (a non-contiguous tensor)", hint=f"call .contiguous() on the {what} first")
     return Layout.contiguous(out)

@@ -1,24 +1,31 @@
 """The layout of each op's output, from its inputs' layouts (torch CPU, eval mode, no grad).
 
 One function per op family, registered by op name (:func:`layout_of`); an op without one
-returns a new contiguous tensor (reductions, softmax, layer_norm, linear, matmul...).  The
-families, as measured on torch's CPU kernels:
+returns a new contiguous tensor (reductions, softmax, layer_norm, linear, matmul, creation
+ops, gather, cumsum, topk, repeat, roll...).  The families, as measured on torch's CPU
+kernels:
 
-- views (permute, transpose / swapdims / swapaxes, expand, narrow, getitem, squeeze, unsqueeze,
-  unflatten, diagonal, Tensor.unfold): the
-  input's strides rearranged as torch's view functions do; reshape / flatten are views where
-  ``view`` would work and contiguous copies elsewhere; ``contiguous()`` copies only a
-  non-contiguous input;
+- views (permute, transpose / swapdims / swapaxes, expand, narrow, getitem, squeeze,
+  unsqueeze, unflatten, diagonal, Tensor.unfold): the input's strides rearranged as torch's
+  view functions do; reshape / flatten are views where ``view`` would work and contiguous
+  copies elsewhere; ``contiguous()`` copies only a non-contiguous input;
+- copies in ``preserve_format`` (clone, flip, sort / argsort, a dtype conversion such as
+  ``.long()``): the input's strides where it is dense, else dense ones in its memory order;
 - aliases: Identity, dropout in eval mode, detach, in-place activations, a dtype conversion
   to the same dtype;
-- elementwise ops: TensorIterator's output (:mod:`.iterator`), also inside the composites
-  written with them (softsign, normalize, glu, prelu, lp pools, local_response_norm);
+- elementwise ops (:mod:`.pointwise`): TensorIterator's output (:mod:`.iterator`), also
+  inside the composites written with them (softsign, normalize, glu, prelu, lp pools,
+  local_response_norm, diff, addr: :mod:`.composites`);
 - ops that allocate in the input's suggested memory format (channels-last when the input's
-  strides look channels-last): conv, batch/group norm, pools, interpolate, pad, pixel and
-  channel shuffles; cat takes the format its inputs agree on.
+  strides look channels-last): batch/group norm, pools, interpolate, pad, pixel and channel
+  shuffles (:mod:`.formats`); convolutions (:mod:`.conv_layouts`); cat takes the format its
+  inputs agree on; einsum (:mod:`.einsum_layout`).
 
 A layout function only says how the output lies in memory; where torch's own implementation
-views memory (``local_response_norm`` of a 5-D input), it may also fail as torch does.
+views memory (``local_response_norm`` of a 5-D input, ``take_along_dim`` without a dim), it
+may also fail as torch does; where torch's answer depends on what shapeplan does not model
+(a 3-D convolution's kernel, chosen by thread count), the layout refuses to answer to the
+rule that asks (``layout-unknown``).
 """
 
 from __future__ import annotations
