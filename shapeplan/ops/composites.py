@@ -24,6 +24,9 @@ from .formats import cat_layout
 from .iterator import iterate
 from .layout import Ask, Layout, default_strides, view_strides
 from .layouts import LAYOUTS, copied, derived, expand_strides, layout_of, reshaped, unsqueezed
+from .merge import broadcast_shapes
+from .params import TENSOR
+from .tensor import slice_length
 
 
 @layout_of("diff")
@@ -88,10 +91,6 @@ def _index(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> La
     input permuted to put the indexed dims first where they are not next to each other,
     restrided with stride 0 over B in their place, each index reshaped with dims of 1 around
     B, and TensorIterator over (input, *indices)."""
-    from .merge import broadcast_shapes
-    from .params import TENSOR
-    from .tensor import slice_length
-
     x, items = ins[0], a["index"]
     tensors = iter(ins[1:])
     specified = sum(1 for i in items if i is not None and i is not Ellipsis)

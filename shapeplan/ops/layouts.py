@@ -275,10 +275,15 @@ def contiguous_of(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape
                        x.dtype)
 
 
-@layout_of("clone", "flip", "sort", "argsort")
+@layout_of("clone", "flip", "sort")
 def _clone(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
     """A copy in ``preserve_format``: clone, and flip / sort, whose outputs torch allocates so."""
     return copied(ins[0])
+
+
+@layout_of("argsort")
+def _argsort(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    return copied(ins[0]).with_dtype("int64")  # sort's indices
 
 
 def _to(dtype: str) -> LayoutFn:

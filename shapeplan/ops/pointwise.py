@@ -111,15 +111,10 @@ def _positive(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) ->
     return ins[0]  # torch returns its input
 
 
-@layout_of("addcmul", "addcdiv")
+@layout_of("addcmul", "addcdiv", "lerp")
 def _ternary(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
-    """TensorIterator over (input, tensor1, tensor2)."""
-    return iterate(out, ins[:3])
-
-
-@layout_of("lerp")
-def _lerp(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
-    """TensorIterator over (input, end, weight); a number as the weight is no operand."""
+    """TensorIterator over (input, tensor1, tensor2) / (input, end, weight); lerp's number
+    weight is no operand."""
     return iterate(out, ins[:3])
 
 
