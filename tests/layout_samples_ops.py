@@ -67,12 +67,13 @@ def _dims(r: random.Random, spatial: int) -> Shape:
 
 def _conv(r: random.Random, n: int, transpose: bool) -> Sample:
     x = _dims(r, n)
-    k, out = r.choice([1, 2]), r.randint(1, 3)
-    w = [x[1], out, *([k] * n)] if transpose else [out, x[1], *([k] * n)]
+    g = r.choice([1, 1, 2]) if x[1] % 2 == 0 else 1
+    k, out = r.choice([1, 2]), r.randint(1, 3) * g
+    w = [x[1], out // g, *([k] * n)] if transpose else [out, x[1] // g, *([k] * n)]
     shapes = [x, w] + ([[out]] if r.random() < 0.5 else [])
     if r.random() < 0.3:  # unbatched
         shapes[0] = x[1:]
-    return shapes, {"stride": r.choice([1, 2])}
+    return shapes, {"stride": r.choice([1, 2]), "groups": g, "dilation": r.choice([1, 1, 2])}
 
 
 def _creation(r: random.Random, t: Table) -> None:
@@ -82,7 +83,8 @@ def _creation(r: random.Random, t: Table) -> None:
     for name in ("zeros", "ones", "rand", "randn"):
         t[name] = lambda: ([], {"size": size()})
     t["empty"] = lambda: r.choice([([], {"size": size()}), ([], {"size": [2, 3, 4, 5], "memory_format":
-                                                                  r.choice(["channels_last", "contiguous_format"])})])
+                                                                  r.choice(["channels_last", "contiguous_format"])}),
+                                   ([], {"size": [2, 3, 1, 4, 5], "memory_format": "channels_last_3d"})])
     t["full"] = lambda: ([], {"size": size(), "fill_value": 1.5})
     t["arange"] = lambda: ([], {"end": r.randint(1, 9)})
     t["linspace"] = lambda: ([], {"start": 0.0, "end": 1.0, "steps": r.randint(1, 9)})
@@ -92,12 +94,15 @@ def _creation(r: random.Random, t: Table) -> None:
     for name in ("new_zeros", "new_ones", "new_empty"):
         t[name] = lambda: ([_any(r)], {"size": size()})
     t["new_full"] = lambda: ([_any(r)], {"size": size(), "fill_value": 2.0})
-    def like() -> dict[str, Any]:
-        return r.choice([{}, {}, {"memory_format": "contiguous_format"}, {"memory_format": "preserve_format"}])
+    def like(fill: dict[str, Any]) -> Sample:
+        s = _any(r)
+        fmts = ["contiguous_format", "preserve_format"] + (["channels_last"] if len(s) == 4 else []) + (
+            ["channels_last_3d"] if len(s) == 5 else [])
+        return [s], {**fill, **r.choice([{}, {}, {"memory_format": r.choice(fmts)}])}
 
     for name in ("zeros_like", "ones_like", "empty_like", "rand_like", "randn_like"):
-        t[name] = lambda: ([_any(r)], like())
-    t["full_like"] = lambda: ([_any(r)], {"fill_value": 3.0, **like()})
+        t[name] = lambda: like({})
+    t["full_like"] = lambda: like({"fill_value": 3.0})
 
 
 def _elementwise(r: random.Random, t: Table) -> None:
@@ -226,13 +231,20 @@ def _windows(r: random.Random, t: Table) -> None:
         shapes = [[b, h, n, e], [b, h, s, e], [b, h, s, r.choice([e, r.randint(1, 4)])]]
         if r.random() < 0.4:
             shapes.append(r.choice([[n, s], [1, s], [n, 1], [b, 1, n, s], [1, h, 1, s]]))
-        return shapes, {}
+            return shapes, {}
+        return shapes, r.choice([{}, {"is_causal": True}, {"scale": 0.5}])
 
     t["scaled_dot_product_attention"] = sdpa
-    t["MultiheadAttention"] = lambda: (lambda n, l_, s, first: (
-        [[n, l_, 4], [n, s, 4], [n, s, 4]] if first else [[l_, n, 4], [s, n, 4], [s, n, 4]],
-        {"embed_dim": 4, "num_heads": r.choice([1, 2]), "batch_first": first}))(
-        r.randint(1, 3), r.randint(1, 4), r.randint(1, 4), r.random() < 0.5)
+    def mha() -> Sample:
+        n, l_, s, first = r.randint(1, 3), r.randint(1, 4), r.randint(1, 4), r.random() < 0.5
+        kv = r.choice([4, 4, 3])
+        shapes = [[n, l_, 4], [n, s, kv], [n, s, kv]] if first else [[l_, n, 4], [s, n, kv], [s, n, kv]]
+        if r.random() < 0.25:  # unbatched
+            shapes = [[l_, 4], [s, kv], [s, kv]]
+        return shapes, {"embed_dim": 4, "num_heads": r.choice([1, 2]), "batch_first": first, "kdim": kv, "vdim": kv,
+                        "add_bias_kv": r.random() < 0.2}
+
+    t["MultiheadAttention"] = mha
 
 
 def table(r: random.Random) -> Table:
