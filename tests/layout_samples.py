@@ -4,7 +4,8 @@ per registry op (input shapes and keyword arguments) that fits those inputs.
 ``strided(shape, rng)`` makes a tensor of ``shape`` whose memory is permuted, sliced with
 steps, expanded (stride 0) and given odd strides on its size-1 dims: every kind of layout
 the ops below meet.  ``sample(op, rng)`` draws a call of ``op`` (or None where the op is
-covered elsewhere).
+covered elsewhere); the calls of the elementwise, creation, indexing, product, attention and
+functional ops are in tests/layout_samples_ops.py.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ Sample = tuple[list[Shape], dict[str, Any]]
 
 
 def strided(shape: Shape, rng: random.Random) -> Any:
-    """A zero-filled tensor of ``shape`` (float32, or a :class:`Typed` shape's dtype) with a
-    random memory layout."""
+    """A zero-filled tensor of ``shape`` (float32, or the dtype of a ``Typed`` shape from
+    layout_samples_ops: long indices, bool masks) with a random memory layout."""
     import torch
 
     dtype = getattr(torch, getattr(shape, "dtype", "float32"))
