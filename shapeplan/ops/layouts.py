@@ -69,9 +69,14 @@ def output_layout(op: str, ctx: RuleCtx, xs: Sequence[Shape], a: dict[str, Any],
         return ctx.out_layout
     ins = [ctx.layout(i, x) for i, x in enumerate(xs)]
     fn = LAYOUTS.get(op)
-    if fn is None:
-        return Layout.contiguous(out, ins[0].dtype if ins else "float32")
-    return fn(ctx, ins, a, out)
+    got = Layout.contiguous(out, ins[0].dtype if ins else "float32") if fn is None else fn(ctx, ins, a, out)
+    dtype = a.get("dtype")
+    return got.with_dtype(_DTYPES.get(dtype, dtype[6:])) if isinstance(dtype, str) else got
+
+
+# torch's dtype aliases (``dtype=torch.long``: the output's dtype), by their canonical names
+_DTYPES = {"torch.float": "float32", "torch.double": "float64", "torch.half": "float16", "torch.cfloat": "complex64",
+           "torch.cdouble": "complex128", "torch.short": "int16", "torch.int": "int32", "torch.long": "int64"}
 
 
 # --------------------------------------------------------------------------- strides of views
