@@ -4,7 +4,8 @@ per registry op (input shapes and keyword arguments) that fits those inputs.
 ``strided(shape, rng)`` makes a tensor of ``shape`` whose memory is permuted, sliced with
 steps, expanded (stride 0) and given odd strides on its size-1 dims: every kind of layout
 the ops below meet.  ``sample(op, rng)`` draws a call of ``op`` (or None where the op is
-covered elsewhere).
+covered elsewhere); the calls of the elementwise, creation, indexing, product, attention and
+functional ops are in tests/layout_samples_ops.py.
 """
 
 from __future__ import annotations
@@ -13,13 +14,18 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from layout_samples_ops import table
+
 Shape = list[int]
 Sample = tuple[list[Shape], dict[str, Any]]
 
 
 def strided(shape: Shape, rng: random.Random) -> Any:
-    """A zero-filled float tensor of ``shape`` with a random memory layout."""
+    """A zero-filled tensor of ``shape`` (float32, or the dtype of a ``Typed`` shape from
+    layout_samples_ops: long indices, bool masks) with a random memory layout."""
     import torch
+
+    dtype = getattr(torch, getattr(shape, "dtype", "float32"))
 
     plan: list[tuple[str, int, int]] = []  # (how, offset, step) per dim
     base: list[int] = []
@@ -38,7 +44,7 @@ def strided(shape: Shape, rng: random.Random) -> Any:
     order = list(range(len(shape)))
     if rng.random() < 0.6:
         rng.shuffle(order)
-    t = torch.zeros([base[i] for i in order]).permute([order.index(i) for i in range(len(shape))])
+    t = torch.zeros([base[i] for i in order], dtype=dtype).permute([order.index(i) for i in range(len(shape))])
     if shape:
         t = t[tuple(slice(off, off + (s - 1) * step + 1, step) if how == "slice" else slice(None)
                     for (how, off, step), s in zip(plan, shape))]
@@ -90,7 +96,8 @@ def _by_dims(rng: random.Random, make: Callable[[Shape], Sample], ranks: tuple[i
 def _table(rng: random.Random) -> dict[str, Callable[[], Sample | None]]:
     r = rng
     d1, d2, d3 = (lambda: _dims(r, 1)), (lambda: _dims(r, 2)), (lambda: _dims(r, 3))
-    t: dict[str, Callable[[], Sample | None]] = {
+    t: dict[str, Callable[[], Sample | None]] = table(r)
+    t |= {
         "GroupNorm": lambda: ([[r.randint(1, 3), 2, 3, r.randint(1, 4)]], {"num_groups": r.choice([1, 2]),
                                                                           "num_channels": "auto"}),
         "group_norm": lambda: ([[r.randint(1, 3), 2, 3, r.randint(1, 4)]], {"num_groups": 2}),

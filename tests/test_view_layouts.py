@@ -3,7 +3,9 @@
 - Each registry op on inputs with random memory layouts (permuted, sliced with steps,
   expanded, odd strides on size-1 dims): the strides shapeplan works out for its output
   are torch's ``y.stride()`` (where the output has elements), and ``view`` /
-  ``local_response_norm`` / in-place ops fail exactly where torch raises.
+  ``local_response_norm`` / in-place ops fail exactly where torch raises.  Where a layout
+  refuses to answer (``layout-unknown``: a 3-D convolution whose kernel torch picks by its
+  number of threads), the sample is not compared.
 - Random chains of permute / transpose / expand / narrow / getitem / squeeze / unsqueeze /
   flatten / reshape / contiguous / elementwise ops ending in ``view``, on inputs whose dims
   are symbols or 0 / 1 / 2 / 3 (tests/layoutgen.py): the domain and every layer's shape
@@ -30,7 +32,7 @@ from shapeplan.ops import REGISTRY
 from shapeplan.ops.ask import Ask
 from shapeplan.ops.calls import call_source
 from shapeplan.ops.ctx import ArgError, RuleCtx, RuleError
-from shapeplan.ops.layout import Layout, suggest_format
+from shapeplan.ops.layout import Layout
 from shapeplan.ops.layouts import output_layout
 from shapeplan.ops.registry import bind, resolve_auto
 
@@ -45,18 +47,20 @@ class _Concrete:
 
 
 def _predict(op: str, tensors: list[Any], a: dict[str, Any]) -> tuple[int, ...] | str:
-    """shapeplan's strides of the output, or "invalid"."""
+    """shapeplan's strides of the output, "invalid", or "unknown" where shapeplan's layout
+    refuses to answer (code layout-unknown: torch's kernel choice depends on its threads)."""
     spec = REGISTRY[op]
     xs = [tuple(t.shape) for t in tensors]
-    ctx = RuleCtx(layouts=[Layout.strided(tuple(t.shape), t.stride()) for t in tensors])
+    ctx = RuleCtx(layouts=[Layout.strided(tuple(t.shape), t.stride(), str(t.dtype).removeprefix("torch."))
+                           for t in tensors])
     try:
         out = tuple(norm(d) for d in spec.rule(ctx, list(xs), a))
         if any(r.cond.concrete() is False for r in ctx.requirements):
             return "invalid"
         layout = output_layout(op, ctx, xs, a, out)
-    except RuleError:
-        return "invalid"
-    return tuple(int(s) for s in layout.strides(Ask(_Concrete())))
+        return tuple(int(s) for s in layout.strides(Ask(_Concrete())))
+    except RuleError as e:
+        return "unknown" if e.code == "layout-unknown" else "invalid"
 
 
 def _torch(op: str, tensors: list[Any], a: dict[str, Any]) -> tuple[int, ...] | str | None:
@@ -82,16 +86,6 @@ def _torch(op: str, tensors: list[Any], a: dict[str, Any]) -> tuple[int, ...] | 
     return tuple(y.stride()) if y.numel() else None
 
 
-def _backend_dependent(op: str, tensors: list[Any]) -> bool:
-    """Conv3d / ConvTranspose3d on a channels-last-3d input: torch picks a kernel with or
-    without channels-last-3d support by batch size, kernel size and thread count (its
-    oneDNN heuristic); shapeplan takes the channels-last one."""
-    if not op.startswith(("Conv3d", "ConvTranspose3d")) or tensors[0].dim() != 5:
-        return False
-    x = Layout.strided(tuple(tensors[0].shape), tensors[0].stride())
-    return bool(tensors[0].numel()) and suggest_format(Ask(_Concrete()), x) == "channels_last_3d"
-
-
 OPS = sorted(REGISTRY)
 
 
@@ -113,9 +107,11 @@ def test_output_strides_match_torch(op: str) -> None:
             continue
         tensors = [strided(s, rng) for s in shapes]
         theirs = _torch(op, tensors, a)
-        if theirs is None or _backend_dependent(op, tensors):
+        if theirs is None:
             continue
         mine = _predict(op, tensors, a)
+        if mine == "unknown":  # shapeplan says it does not know (and a view after it fails): not compared
+            continue
         where = [(tuple(t.shape), t.stride()) for t in tensors]
         assert mine == theirs, f"{call_source(spec, ['x'] * len(tensors), a)} on {where}: {mine} vs torch {theirs}"
         checked += 1

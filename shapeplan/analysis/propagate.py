@@ -141,7 +141,7 @@ def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None,
             continue
         try:
             out, requirements, ctx = apply_rule(spec, ins, args, oracle, [
-                layouts.get(src) or Layout.contiguous(x) for src, x in zip(layer.inputs, ins, strict=True)])
+                layouts.setdefault(src, Layout.contiguous(x)) for src, x in zip(layer.inputs, ins, strict=True)])
             layouts[layer.name] = output_layout(spec.name, ctx, ins, args, out)
         except RuleError as e:
             error(e.code, e.message, e.hint, e.param)

@@ -148,8 +148,9 @@ _MIXED = object()
 def settle(by: Decides, run: Callable[[Ask], T]) -> T:
     """``run``'s result, where it does not depend on the answers to its questions (tried
     hypothetically, up to MAX_LOCAL_PATHS ways: with ``by.fork`` where ``by`` has one, which
-    skips the answers no size allows), without asking ``by``; else ``run`` asking ``by``
-    (each question whose answer depends on the sizes is then a case)."""
+    skips the answers no size allows), without asking ``by``; else (or where a hypothetical
+    run raises) ``run`` asking ``by`` (each question whose answer depends on the sizes is then
+    a case, and what raises does so in its own cases)."""
     # the analysis' own decider (a rule's context asks its oracle) answers hypothetically in a
     # fork, skipping the answers that no size allows
     fork = getattr(getattr(by, "oracle", by), "fork", None)
@@ -159,7 +160,10 @@ def settle(by: Decides, run: Callable[[Ask], T]) -> T:
     while todo and tried < MAX_LOCAL_PATHS:
         script = fork(todo.pop()) if fork is not None else _Script(todo.pop())
         tried += 1
-        got = run(Ask(script, local=True))
+        try:
+            got = run(Ask(script, local=True))
+        except Exception:  # noqa: BLE001 - it fails on some answers (a layout that refuses to answer): ask for real
+            break
         if seen is not _MIXED and got != seen:
             break
         seen = got

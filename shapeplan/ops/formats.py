@@ -2,12 +2,14 @@
 composites torch writes with several kernels (CPU, eval mode, no grad; measured against
 torch 2.14).
 
+- Convolutions: :mod:`.conv_layouts`.
 - The input's suggested format (channels-last when its strides look channels-last, 4-D and
-  5-D): Conv2d/3d and their transposes, BatchNorm, GroupNorm, max pools, 2-D avg / adaptive
+  5-D): BatchNorm, GroupNorm, max pools, 2-D avg / adaptive
   pools, interpolate (but ``area`` in 3-D), pads (but circular), pixel / channel shuffles.
-  An unbatched input gets its batch dim first (``unsqueeze(0)``), and Conv1d is a Conv2d of
-  ``contiguous(x).unsqueeze(2)``; 1-D avg / adaptive pools are 2-D pools of
-  ``x.unsqueeze(-2)``.
+  An unbatched input gets its batch dim first (``unsqueeze(0)``); 1-D avg / adaptive pools
+  are 2-D pools of ``x.unsqueeze(-2)``.
+- Fresh tensors: ``empty(..., memory_format=)``, ``*_like`` (``preserve_format`` by default:
+  a copy's layout).
 - Contiguous: 3-D avg and adaptive pools (but the global average), circular pads, InstanceNorm,
   max_pool1d, LayerNorm, reductions, softmax, matmul/linear/embedding, stack.
 - cat: the format every input suggests (an empty input suggests contiguous), else contiguous.
@@ -33,7 +35,26 @@ from .layout import (
     view_strides,
     viewed,
 )
-from .layouts import LayoutFn, contiguous_of, in_format, layout_of, squeeze, unsqueeze
+from .layouts import LayoutFn, contiguous_of, copied, in_format, layout_of, squeeze, unsqueeze
+
+_FORMATS: dict[str | None, Format] = {None: "contiguous", "torch.contiguous_format": "contiguous",
+                                      "torch.channels_last": "channels_last",
+                                      "torch.channels_last_3d": "channels_last_3d"}
+
+
+@layout_of("empty")
+def _empty(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    return Layout.fresh(out, _FORMATS[a.get("memory_format")])
+
+
+def _like(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    """``empty_like(input, memory_format=...)``: ``preserve_format`` (the default) is a copy's layout."""
+    fmt = a.get("memory_format")
+    return copied(ins[0]) if fmt in (None, "torch.preserve_format") else Layout.fresh(out, _FORMATS[fmt])
+
+
+for _name in ("zeros_like", "ones_like", "empty_like", "rand_like", "randn_like", "full_like"):
+    layout_of(_name)(_like)
 
 
 def _suggested(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
@@ -75,23 +96,6 @@ def batched(x: Layout, out: Shape, rank: int, make: LayoutFn, ctx: RuleCtx, a: d
         return make(ctx, [x], a, out)
     y = make(ctx, [unsqueeze(x, 0)], a, (1, *out))
     return squeeze(y, {0})
-
-
-def _conv(n: int) -> LayoutFn:
-    def fn(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
-        def inner(c: RuleCtx, xs: list[Layout], a: dict[str, Any], o: Shape) -> Layout:
-            if n != 1:
-                return in_format(xs[0], o)
-            flat = contiguous_of(c, xs, a, xs[0].shape)  # torch: "avoid going through NHWC for permuted 3d input"
-            return squeeze(in_format(unsqueeze(flat, 2), (*o[:2], 1, *o[2:])), {2})
-
-        return batched(ins[0], out, n + 2, inner, ctx, a)
-
-    return fn
-
-
-for _n in (1, 2, 3):
-    layout_of(f"Conv{_n}d", f"ConvTranspose{_n}d")(_conv(_n))
 
 
 def pool1d(x: Layout, out: Shape) -> Layout:
@@ -162,6 +166,10 @@ def _pad(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layo
 
 @layout_of("cat", "concat", "concatenate")
 def _cat(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    return cat_layout(ins, out)
+
+
+def cat_layout(ins: list[Layout], out: Shape) -> Layout:
     """torch's ``cat_compute_output_memory_format``: the format every input suggests, else
     contiguous (an empty input suggests contiguous)."""
     if all(x.kind == "contiguous" for x in ins) or len(out) not in (4, 5):
@@ -183,15 +191,18 @@ def _cat(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layo
 # --------------------------------------------------------------------------- composites of the norms
 
 
-@layout_of("RMSNorm")
+@layout_of("RMSNorm", "rms_norm")
 def _rms_norm(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
-    """``x * rsqrt(mean(x ** 2, dims, keepdim) + eps)`` (times the weight), made contiguous
-    unless ``x`` suggests channels-last (torch's ``_fused_rms_norm``)."""
+    """``x * rsqrt(mean(x ** 2, dims, keepdim) + eps)`` (times the weight: the module's own, or
+    F.rms_norm's second input), made contiguous unless ``x`` suggests channels-last (torch's
+    ``_fused_rms_norm``)."""
     x = ins[0]
     k = len(a["normalized_shape"])
     kept = (*x.shape[:len(x.shape) - k], *(1 for _ in range(k)))
     y = iterate(out, [x, Layout.contiguous(kept)])
-    if a["elementwise_affine"]:
+    if len(ins) > 1:
+        y = iterate(out, [y, ins[1]])
+    elif a.get("elementwise_affine"):
         y = iterate(out, [y, Layout.contiguous(tuple(a["normalized_shape"]))])
     if x.kind == "contiguous":
         return contiguous_of(ctx, [y], a, out)

@@ -1,23 +1,31 @@
 """The layout of each op's output, from its inputs' layouts (torch CPU, eval mode, no grad).
 
 One function per op family, registered by op name (:func:`layout_of`); an op without one
-returns a new contiguous tensor (reductions, softmax, layer_norm, linear, matmul...).  The
-families, as measured on torch's CPU kernels:
+returns a new contiguous tensor (reductions, softmax, layer_norm, linear, matmul, creation
+ops, gather, cumsum, topk, repeat, roll...).  The families, as measured on torch's CPU
+kernels:
 
-- views (permute, transpose, expand, narrow, getitem, squeeze, unsqueeze, unflatten): the
-  input's strides rearranged as torch's view functions do; reshape / flatten are views where
-  ``view`` would work and contiguous copies elsewhere; ``contiguous()`` copies only a
-  non-contiguous input;
+- views (permute, transpose / swapdims / swapaxes, expand, narrow, getitem, squeeze,
+  unsqueeze, unflatten, diagonal, Tensor.unfold): the input's strides rearranged as torch's
+  view functions do; reshape / flatten are views where ``view`` would work and contiguous
+  copies elsewhere; ``contiguous()`` copies only a non-contiguous input;
+- copies in ``preserve_format`` (clone, flip, sort / argsort, a dtype conversion such as
+  ``.long()``): the input's strides where it is dense, else dense ones in its memory order;
 - aliases: Identity, dropout in eval mode, detach, in-place activations, a dtype conversion
   to the same dtype;
-- elementwise ops: TensorIterator's output (:mod:`.iterator`), also inside the composites
-  written with them (softsign, normalize, glu, prelu, lp pools, local_response_norm);
+- elementwise ops (:mod:`.pointwise`): TensorIterator's output (:mod:`.iterator`), also
+  inside the composites written with them (softsign, normalize, glu, prelu, lp pools,
+  local_response_norm, diff, addr: :mod:`.composites`);
 - ops that allocate in the input's suggested memory format (channels-last when the input's
-  strides look channels-last): conv, batch/group norm, pools, interpolate, pad, pixel and
-  channel shuffles; cat takes the format its inputs agree on.
+  strides look channels-last): batch/group norm, pools, interpolate, pad, pixel and channel
+  shuffles (:mod:`.formats`); convolutions (:mod:`.conv_layouts`); cat takes the format its
+  inputs agree on; einsum (:mod:`.einsum_layout`).
 
 A layout function only says how the output lies in memory; where torch's own implementation
-views memory (``local_response_norm`` of a 5-D input), it may also fail as torch does.
+views memory (``local_response_norm`` of a 5-D input, ``take_along_dim`` without a dim), it
+may also fail as torch does; where torch's answer depends on what shapeplan does not model
+(a 3-D convolution's kernel, chosen by thread count), the layout refuses to answer to the
+rule that asks (``layout-unknown``).
 """
 
 from __future__ import annotations
@@ -61,9 +69,14 @@ def output_layout(op: str, ctx: RuleCtx, xs: Sequence[Shape], a: dict[str, Any],
         return ctx.out_layout
     ins = [ctx.layout(i, x) for i, x in enumerate(xs)]
     fn = LAYOUTS.get(op)
-    if fn is None:
-        return Layout.contiguous(out, ins[0].dtype if ins else "float32")
-    return fn(ctx, ins, a, out)
+    got = Layout.contiguous(out, ins[0].dtype if ins else "float32") if fn is None else fn(ctx, ins, a, out)
+    dtype = a.get("dtype")
+    return got.with_dtype(_DTYPES.get(dtype, dtype[6:])) if isinstance(dtype, str) else got
+
+
+# torch's dtype aliases (``dtype=torch.long``: the output's dtype), by their canonical names
+_DTYPES = {"torch.float": "float32", "torch.double": "float64", "torch.half": "float16", "torch.cfloat": "complex64",
+           "torch.cdouble": "complex128", "torch.short": "int16", "torch.int": "int32", "torch.long": "int64"}
 
 
 # --------------------------------------------------------------------------- strides of views
@@ -136,12 +149,13 @@ def _permute(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> 
     return derived(x, out, lambda ask, s: tuple(s[d] for d in dims) if s else ())
 
 
-@layout_of("transpose")
+@layout_of("transpose", "swapdims", "swapaxes")
 def _transpose(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
     x = ins[0]
     if not x.shape:
         return x
-    d0, d1 = a["dim0"] % len(x.shape), a["dim1"] % len(x.shape)
+    d0, d1 = (a["dim0"], a["dim1"]) if "dim0" in a else (a["axis0"], a["axis1"])
+    d0, d1 = d0 % len(x.shape), d1 % len(x.shape)
 
     def swap(ask: Ask, s: Strides) -> Strides:
         t = list(s)
@@ -168,6 +182,24 @@ def _movedim(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> 
     return derived(x, out, lambda ask, s: tuple(s[i] for i in order))
 
 
+@layout_of("diagonal")
+def _diagonal(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    """A view: dim1 and dim2 go, a last dim of stride ``stride[dim1] + stride[dim2]`` comes."""
+    x = ins[0]
+    d1, d2 = a["dim1"] % len(x.shape), a["dim2"] % len(x.shape)
+    return derived(x, out, lambda ask, s: (*(v for i, v in enumerate(s) if i not in (d1, d2)), norm(s[d1] + s[d2])))
+
+
+@layout_of("unfold")
+def _unfold(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    """Tensor.unfold, a view: the dim's stride times ``step``, and a last dim of its stride."""
+    x = ins[0]
+    if not x.shape:
+        return derived(x, out, lambda ask, s: (1,))
+    d, step = a["dimension"] % len(x.shape), a["step"]
+    return derived(x, out, lambda ask, s: (*s[:d], norm(s[d] * step), *s[d + 1:], s[d]))
+
+
 @layout_of("narrow", "detach", "Identity")
 def alias(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
     x = ins[0]
@@ -178,25 +210,26 @@ def alias(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Lay
 def _expand(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
     x = ins[0]
     sizes = a["size"] if "size" in a else ins[1].shape
+    return derived(x, out, lambda ask, s: expand_strides(ask, x.shape, s, out, sizes))
 
-    def f(ask: Ask, s: Strides) -> Strides:
-        """torch's ``inferExpandGeometry``."""
-        if not x.shape:
-            return tuple(0 for _ in out)
-        res: list[Dim] = [0] * len(out)
-        lead = len(out) - len(x.shape)
-        for i in range(len(out) - 1, -1, -1):
-            t = out[i]
-            if i >= lead:
-                size, stride = x.shape[i - lead], s[i - lead]
-                keep = isinstance(sizes[i], int) and sizes[i] == -1 or ask.eq(size, t)
-            else:
-                stride = norm(out[i + 1] * res[i + 1]) if i + 1 < len(out) else 1
-                keep = ask.one(t)
-            res[i] = stride if keep else 0
-        return tuple(res)
 
-    return derived(x, out, f)
+def expand_strides(ask: Ask, shape: Shape, s: Strides, out: Shape, sizes: Sequence[Any] = ()) -> Strides:
+    """torch's ``inferExpandGeometry``: the strides of ``x.expand(sizes)`` (of shape ``out``;
+    a size of -1 keeps its dim)."""
+    if not shape:
+        return tuple(0 for _ in out)
+    res: list[Dim] = [0] * len(out)
+    lead = len(out) - len(shape)
+    for i in range(len(out) - 1, -1, -1):
+        t = out[i]
+        if i >= lead:
+            size, stride = shape[i - lead], s[i - lead]
+            keep = bool(sizes) and isinstance(sizes[i], int) and sizes[i] == -1 or ask.eq(size, t)
+        else:
+            stride = norm(out[i + 1] * res[i + 1]) if i + 1 < len(out) else 1
+            keep = ask.one(t)
+        res[i] = stride if keep else 0
+    return tuple(res)
 
 
 @layout_of("squeeze")
@@ -247,9 +280,15 @@ def contiguous_of(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape
                        x.dtype)
 
 
-@layout_of("clone")
+@layout_of("clone", "flip", "sort")
 def _clone(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    """A copy in ``preserve_format``: clone, and flip / sort, whose outputs torch allocates so."""
     return copied(ins[0])
+
+
+@layout_of("argsort")
+def _argsort(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    return copied(ins[0]).with_dtype("int64")  # sort's indices
 
 
 def _to(dtype: str) -> LayoutFn:
@@ -260,7 +299,9 @@ def _to(dtype: str) -> LayoutFn:
     return fn
 
 
-for _name, _dtype in (("float", "float32"), ("half", "float16"), ("double", "float64")):
+for _name, _dtype in (("float", "float32"), ("half", "float16"), ("double", "float64"), ("bfloat16", "bfloat16"),
+                      ("bool", "bool"), ("byte", "uint8"), ("char", "int8"), ("short", "int16"), ("int", "int32"),
+                      ("long", "int64")):
     layout_of(_name)(_to(_dtype))
 
 

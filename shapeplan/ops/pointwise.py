@@ -1,8 +1,9 @@
 """Output layouts of the elementwise ops: TensorIterator's output (:mod:`.iterator`) for the
-unary and binary ops (a Python number is a 0-d operand), ``empty_like(input)`` for hardtanh,
-relu6 and prelu, a new contiguous tensor for rrelu and logsigmoid, the input itself for an
-in-place op, and the composites torch writes with several elementwise ops (softsign,
-tanhshrink, glu, normalize, dropout in training).
+unary, binary and ternary ops (a Python number is a 0-d operand; comparisons, logical ops and
+tests give bool), ``empty_like(input)`` for hardtanh, relu6 and prelu, a new contiguous tensor
+for rrelu and logsigmoid, the input itself for an in-place op (and ``positive``), and the
+composites torch writes with several elementwise ops (softsign, tanhshrink, glu, normalize,
+isnan / isinf / isfinite, dropout in training).
 """
 
 from __future__ import annotations
@@ -53,16 +54,81 @@ _UNARY = ("ReLU", "Sigmoid", "Hardsigmoid", "Tanh", "SiLU", "Mish", "Hardswish",
           "hardswish", "softplus", "hardshrink", "softshrink", "sqrt", "rsqrt", "exp", "log", "abs",
           "neg", "square", "reciprocal", "sign", "floor", "ceil", "erf", "round", "clamp", "clip", "clamp_min",
           "clamp_max")
-for _name in _UNARY:
+_UNARY_MATH = ("acos", "acosh", "asin", "asinh", "atan", "atanh", "cos", "cosh", "sin", "sinh", "tan", "deg2rad",
+               "rad2deg", "digamma", "lgamma", "erfc", "erfinv", "exp2", "expm1", "log10", "log1p", "log2", "logit",
+               "frac", "trunc", "i0", "sgn", "sinc", "bitwise_not")
+for _name in (*_UNARY, *_UNARY_MATH):
     layout_of(_name)(_unary)
+
+
+def _bool(fn: LayoutFn) -> LayoutFn:
+    """``fn``'s layout, of a bool tensor (a comparison, a logical op, a test)."""
+
+    def bool_fn(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+        return fn(ctx, ins, a, out).with_dtype("bool")
+
+    return bool_fn
+
+
+def _two(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    return iterate(out, ins[:2])
+
+
+def _isnan(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    return iterate(out, [ins[0], ins[0]])  # input != input
+
+
+def _isinf(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    return iterate(out, [iterate(out, ins[:1]), scalar()])  # input.abs() == inf
+
+
+def _isfinite(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    return iterate(out, [_isnan(ctx, ins, a, out), _isinf(ctx, ins, a, out)])  # (x == x) * (x.abs() != inf)
+
+
+_BOOL: dict[str, LayoutFn] = {"signbit": _unary, "isposinf": _unary, "isneginf": _unary, "logical_not": _unary,
+                              "isnan": _isnan, "isinf": _isinf, "isfinite": _isfinite, "logical_and": _two,
+                              "logical_or": _two, "logical_xor": _two}
+for _name in ("eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal"):
+    _BOOL[_name] = _binary
+for _name, _fn in _BOOL.items():
+    layout_of(_name)(_bool(_fn))
 
 
 @layout_of("Threshold", "threshold")
 def _threshold(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
     """In place, threshold_ writes without torch's overlap check."""
     return ins[0] if _inplace(a) else iterate(out, ins[:1])
-for _name in ("add", "sub", "mul", "div", "maximum", "minimum", "pow"):
+for _name in ("add", "sub", "mul", "div", "maximum", "minimum", "pow", "divide", "floor_divide", "fmod", "remainder",
+              "multiply", "subtract", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
+              "bitwise_right_shift"):
     layout_of(_name)(_binary)
+layout_of("atan2", "hypot")(_two)
+
+
+@layout_of("positive")
+def _positive(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    return ins[0]  # torch returns its input
+
+
+@layout_of("addcmul", "addcdiv", "lerp")
+def _ternary(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    """TensorIterator over (input, tensor1, tensor2) / (input, end, weight); lerp's number
+    weight is no operand."""
+    return iterate(out, ins[:3])
+
+
+@layout_of("where")
+def _where(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    """TensorIterator over (condition, input, other), a number being a 0-d tensor."""
+    given = iter(ins[1:])
+    operands = [ins[0], *(scalar() if a.get(k) is not None else next(given) for k in ("input", "other"))]
+    return iterate(out, operands)
+
+
+@layout_of("masked_fill_")
+def _masked_fill_(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    return ins[0]  # torch only warns when it writes into overlapping memory (an expanded input)
 
 
 @layout_of("max", "min")
@@ -87,9 +153,9 @@ def _tanhshrink(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) 
     return iterate(out, [x, iterate(out, [x])])
 
 
-@layout_of("Hardtanh", "ReLU6", "hardtanh", "relu6", "PReLU")
+@layout_of("Hardtanh", "ReLU6", "hardtanh", "relu6", "PReLU", "prelu", "deg2rad", "rad2deg", "nan_to_num")
 def _like_input(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
-    """An output made with ``empty_like(input)`` (hardtanh, prelu), then filled."""
+    """An output made with ``empty_like(input)`` (hardtanh, prelu, deg2rad, nan_to_num), then filled."""
     return written(ctx, ins[0]) if _inplace(a) else copied(ins[0])
 
 

@@ -249,7 +249,7 @@ def diff(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
                             f"dim {d} (they differ at dim {i})", show=norm(u - s))
         length = norm(length + t[d])
     if n == 0:
-        return x  # torch returns the input itself (no prepend / append)
+        return x  # torch returns a clone of the input (prepend / append ignored)
     out = norm(length - n)
     if isinstance(out, int) or not out.is_nonnegative:
         out = dmax(out, 0)
