@@ -276,8 +276,8 @@ def _export(t: _Target, spec: ExportSpec, deferred: bool) -> tuple[Any, str | No
     t.exports += 1
     try:
         with _quiet(), torch.no_grad():
-            ep = torch.export.export(t.module, args, dynamic_shapes=spec.dynamic_shapes,
-                                     **({"prefer_deferred_runtime_asserts_over_guards": True} if deferred else {}))
+            extra: dict[str, Any] = {"prefer_deferred_runtime_asserts_over_guards": True} if deferred else {}
+            ep = torch.export.export(t.module, args, dynamic_shapes=spec.dynamic_shapes, **extra)
     except Exception as e:  # noqa: BLE001 - torch raises many kinds; its message is the answer
         return None, _first_line(e)
     return ep, None

@@ -141,7 +141,7 @@ class _Script:
         return answer
 
 
-MAX_LOCAL_PATHS = 256
+MAX_LOCAL_PATHS = 32
 _MIXED = object()
 
 

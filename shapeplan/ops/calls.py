@@ -78,9 +78,9 @@ def _function_source(spec: OpSpec, inputs: Sequence[str], args: Mapping[str, Any
     if absent:  # None in their places, up to the last one left out; the rest by keyword
         kw = [(n, v) for n, v in kw if n != "absent"]
         upto = max(i for i, n in enumerate(spec.input_names) if n in absent) + 1
-        given = iter(inputs)
-        lead = ["None" if n in absent else next(given) for n in spec.input_names[:upto]]
-        inputs = [*lead, *(f"{n}={v}" for n, v in zip(spec.input_names[upto:], given, strict=False))]
+        supplied = iter(inputs)
+        first_ones = ["None" if n in absent else next(supplied) for n in spec.input_names[:upto]]
+        inputs = [*first_ones, *(f"{n}={v}" for n, v in zip(spec.input_names[upto:], supplied, strict=False))]
     elif spec.input_names and len(inputs) > k:
         inputs = [*inputs[:k], *(f"{n}={v}" for n, v in zip(spec.input_names[k:], inputs[k:], strict=False))]
     fn = spec.torch_name.rsplit(".", 1)[-1]

@@ -88,7 +88,7 @@ def conv_output(ctx: RuleCtx, x: Layout, w: Layout | None, out: Shape, n: int, k
             fmt = _suggested(ask, _in_format(ask, x, fmt), _in_format(ask, weight, fmt))
         return Layout.fresh(out, fmt)
 
-    return Layout.lazy(out, make)
+    return Layout.lazy(out, make, overlap=False)
 
 
 def _conv(n: int, module: bool) -> LayoutFn:

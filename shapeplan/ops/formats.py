@@ -87,7 +87,7 @@ def _batch_norm(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) 
             return Layout.fresh(out, "channels_last")
         return Layout.fresh(out, suggest_format(ask, x))
 
-    return Layout.lazy(out, make)
+    return Layout.lazy(out, make, overlap=False)
 
 
 def batched(x: Layout, out: Shape, rank: int, make: LayoutFn, ctx: RuleCtx, a: dict[str, Any]) -> Layout:
@@ -185,7 +185,7 @@ def cat_layout(ins: list[Layout], out: Shape) -> Layout:
         assert fmt is not None
         return Layout.fresh(out, fmt)
 
-    return Layout.lazy(out, make)
+    return Layout.lazy(out, make, overlap=False)
 
 
 # --------------------------------------------------------------------------- composites of the norms

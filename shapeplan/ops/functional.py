@@ -149,7 +149,7 @@ def batch_norm(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
         ctx.fail("args", f"batch_norm takes the input, {'weight and bias' if absent else 'running_mean, running_var'}"
                          f"{'' if absent else ' and optionally weight and bias'}, got {len(xs)} tensors")
     if absent:  # the same checks, with the running stats as None: weight and bias shift down
-        xs = [xs[0], [], [], *xs[1:]]
+        xs = [xs[0], (), (), *xs[1:]]
     x, training, eps = xs[0], a["training"], a["eps"]
     if training:  # torch checks the batch first (a 0-d input has none)
         ctx.rank(x, range(1, 64), "(N, C, *)")

@@ -45,7 +45,7 @@ def iterate(shape: Shape, operands: Sequence[Layout]) -> Layout:
         # contiguous inputs (and numbers): a contiguous output (with numbers, the order that
         # reorder_dimensions recovers from default strides is the natural one)
         return Layout.contiguous(shape, dtype)
-    return Layout.lazy(shape, lambda ask: _iterate(ask, shape, operands), dtype)
+    return Layout.lazy(shape, lambda ask: _iterate(ask, shape, operands), dtype, overlap=False)
 
 
 def _iterate(ask: Ask, shape: Shape, operands: Sequence[Layout]) -> Layout:

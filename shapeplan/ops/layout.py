@@ -81,16 +81,23 @@ class Layout:
     """torch's strides of one tensor: fresh in a memory format, explicit, or lazy (worked
     out from its inputs' layouts when a rule asks, with that rule's questions)."""
 
-    __slots__ = ("shape", "kind", "dtype", "_strides", "_make", "_resolved")
+    __slots__ = ("shape", "kind", "dtype", "_strides", "_make", "_resolved", "overlap")
 
     def __init__(self, shape: Shape, kind: Kind, strides: Strides | None = None,
-                 make: Callable[[Ask], Layout] | None = None, dtype: str = "float32") -> None:
+                 make: Callable[[Ask], Layout] | None = None, dtype: str = "float32",
+                 overlap: bool | None = None) -> None:
         self.shape = tuple(shape)
         self.kind = kind
         self.dtype = dtype
         self._strides = strides
         self._make = make
         self._resolved: Layout | None = None
+        # may several elements share memory (a stride 0)?  Known without asking: False for new
+        # memory (a memory format, an elementwise op's output, a copy), a zero among explicit
+        # strides, else what the maker says (True when it does not know: a lazy view)
+        if overlap is None:
+            overlap = kind == "lazy" or (strides is not None and any(isinstance(v, int) and v == 0 for v in strides))
+        self.overlap = overlap
 
     @staticmethod
     def contiguous(shape: Shape, dtype: str = "float32") -> Layout:
@@ -110,8 +117,10 @@ class Layout:
         return Layout(shape, "strided", st, dtype=dtype)
 
     @staticmethod
-    def lazy(shape: Shape, make: Callable[[Ask], Layout], dtype: str = "float32") -> Layout:
-        return Layout(shape, "lazy", make=make, dtype=dtype)
+    def lazy(shape: Shape, make: Callable[[Ask], Layout], dtype: str = "float32", overlap: bool = True) -> Layout:
+        """Strides worked out by ``make`` when asked; ``overlap=False``: ``make`` gives new memory
+        (or a view of memory that has no stride 0), so in-place writes need not ask."""
+        return Layout(shape, "lazy", make=make, dtype=dtype, overlap=overlap)
 
     def resolve(self, ask: Ask) -> Layout:
         """This layout, not lazy (computed once)."""
@@ -141,8 +150,8 @@ class Layout:
 
     def with_dtype(self, dtype: str) -> Layout:
         if self.kind == "lazy":
-            return Layout.lazy(self.shape, lambda ask: self.resolve(ask), dtype)
-        return Layout(self.shape, self.kind, self._strides, None, dtype)
+            return Layout.lazy(self.shape, lambda ask: self.resolve(ask), dtype, self.overlap)
+        return Layout(self.shape, self.kind, self._strides, None, dtype, self.overlap)
 
     def __repr__(self) -> str:
         if self.kind == "strided":
@@ -349,7 +358,7 @@ def viewed(x: Layout, new: Shape) -> Layout:
 
     if x.kind == "contiguous":
         return Layout.contiguous(new, x.dtype)
-    return Layout.lazy(new, make, x.dtype)
+    return Layout.lazy(new, make, x.dtype, x.overlap)
 
 
 def splits(old: Shape, new: Shape) -> bool:

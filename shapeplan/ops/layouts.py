@@ -82,9 +82,11 @@ _DTYPES = {"torch.float": "float32", "torch.double": "float64", "torch.half": "f
 # --------------------------------------------------------------------------- strides of views
 
 
-def derived(x: Layout, shape: Shape, f: Callable[[Ask, Strides], Sequence[Dim]]) -> Layout:
-    """A view of ``x``: its strides transformed by ``f`` (when asked)."""
-    return Layout.lazy(shape, lambda ask: Layout.strided(shape, f(ask, x.strides(ask))), x.dtype)
+def derived(x: Layout, shape: Shape, f: Callable[[Ask, Strides], Sequence[Dim]], overlap: bool | None = None) -> Layout:
+    """A view of ``x``: its strides transformed by ``f`` (when asked); it overlaps where ``x``
+    does, unless ``overlap`` says otherwise (expand makes strides 0)."""
+    return Layout.lazy(shape, lambda ask: Layout.strided(shape, f(ask, x.strides(ask))), x.dtype,
+                       x.overlap if overlap is None else overlap)
 
 
 def unsqueezed(shape: Shape, strides: Strides, d: int) -> Strides:
@@ -110,7 +112,7 @@ def reshaped(x: Layout, shape: Shape) -> Layout:
         strides = view_strides(ask, x, shape, maybe_empty=False)
         return Layout.contiguous(shape) if strides is None else Layout.strided(shape, strides)
 
-    return Layout.lazy(shape, make, x.dtype)
+    return Layout.lazy(shape, make, x.dtype, x.overlap)
 
 
 def copied(x: Layout, shape: Shape | None = None) -> Layout:
@@ -124,7 +126,7 @@ def copied(x: Layout, shape: Shape | None = None) -> Layout:
             return r if r.kind != "strided" else Layout.strided(shape, r.strides(ask))
         return Layout.strided(shape, dense_strides(ask, shape, x.strides(ask)))
 
-    return Layout.lazy(shape, make, x.dtype)
+    return Layout.lazy(shape, make, x.dtype, overlap=False)
 
 
 def in_format(x: Layout, shape: Shape) -> Layout:
@@ -136,7 +138,7 @@ def in_format(x: Layout, shape: Shape) -> Layout:
         fmt: Format = suggest_format(ask, x)
         return Layout.fresh(shape, fmt)
 
-    return Layout.lazy(shape, make, x.dtype)
+    return Layout.lazy(shape, make, x.dtype, overlap=False)
 
 
 # --------------------------------------------------------------------------- views
@@ -210,7 +212,7 @@ def alias(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Lay
 def _expand(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
     x = ins[0]
     sizes = a["size"] if "size" in a else ins[1].shape
-    return derived(x, out, lambda ask, s: expand_strides(ask, x.shape, s, out, sizes))
+    return derived(x, out, lambda ask, s: expand_strides(ask, x.shape, s, out, sizes), overlap=True)
 
 
 def expand_strides(ask: Ask, shape: Shape, s: Strides, out: Shape, sizes: Sequence[Any] = ()) -> Strides:
@@ -277,7 +279,7 @@ def contiguous_of(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape
     if x.kind == "contiguous":
         return x
     return Layout.lazy(out, lambda ask: x.resolve(ask) if is_contiguous(ask, x) else Layout.contiguous(out),
-                       x.dtype)
+                       overlap=x.overlap, dtype=x.dtype)
 
 
 @layout_of("clone", "flip", "sort")

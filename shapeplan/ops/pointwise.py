@@ -26,8 +26,10 @@ def _inplace(a: dict[str, Any]) -> bool:
 
 def written(ctx: RuleCtx, x: Layout) -> Layout:
     """``x`` itself, written in place: torch refuses to write into memory where several
-    elements are one (a dim of stride 0, from expand, of size >= 2) of a non-empty tensor."""
-    if x.kind != "contiguous" and settle(ctx, lambda ask: not ask.empty(x.shape) and _overlaps(ask, x)):
+    elements are one (a dim of stride 0, from expand, of size >= 2) of a non-empty tensor.
+    Nothing is asked of a layout known not to overlap (``Layout.overlap``: new memory, or views
+    of it; in-place activations after convs in a deep network)."""
+    if x.overlap and settle(ctx, lambda ask: not ask.empty(x.shape) and _overlaps(ask, x)):
         ctx.fail("inplace-overlap", "writes in place into memory where several elements are one (an expanded "
                                     "dim, stride 0): torch refuses it", hint="clone() the input first, or drop "
                                                                             "inplace=True", param="inplace")

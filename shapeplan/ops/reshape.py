@@ -160,6 +160,10 @@ def infer_shape(ctx: RuleCtx, sizes: tuple[Dim, ...], numel: Dim, what: str, sou
                     hint="the sizes other than -1 must be positive", show=known)
     num, den = _strip_sign(*_cancel(numel, known, nonzero=True))
     if not isinstance(den, int):
+        rewritten = _nested_floors(ctx, numel, known)
+        if rewritten is not numel:
+            num, den = _strip_sign(*_cancel(rewritten, known, nonzero=True))
+    if not isinstance(den, int):
         ctx.fail("reshape-symbolic",
                  f"cannot express the -1 in {what} {fmt_shape(sizes)}: {fmt(numel)} elements divided by "
                  f"{fmt(known)} is not a formula shapeplan can write",
@@ -172,6 +176,36 @@ def infer_shape(ctx: RuleCtx, sizes: tuple[Dim, ...], numel: Dim, what: str, sou
                     hint=f"the element count must be a multiple of {fmt(known)}", show=numel)
     inferred = floordiv(num, den)
     return tuple(inferred if i == holes[0] else s for i, s in enumerate(sizes))
+
+
+def _nested_floors(ctx: RuleCtx, num: Dim, den: Dim) -> Dim:
+    """``num`` with each ``(Y + c)//(k*m)`` written ``((Y//k) + c/k) / m`` where ``den`` has
+    ``Y//k`` or the symbol ``Y`` (k = 1; k divides c) and ``m`` divides ``Y//k + c/k`` at these sizes (a question: a
+    window partition after a view that required it, as MaxViT's ``(H + 3)//28`` elements viewed
+    by ``(H + 3)//4``).  ``num`` itself where there is nothing to rewrite or no one to ask."""
+    if ctx.oracle is None or isinstance(num, int) or isinstance(den, int):
+        return num
+    from ..core.floordiv import FloorDiv
+
+    d = sympy.sympify(den)
+    inner = [(g, *g.args) for g in d.atoms(FloorDiv)] + [(x, x, sympy.Integer(1)) for x in d.free_symbols]
+    subs: dict[sympy.Expr, sympy.Expr] = {}
+    for f in sympy.sympify(num).atoms(FloorDiv):
+        y2, k2 = f.args
+        if any(sum(1 for x in sympy.Mul.make_args(t) if not x.is_Number) > 1 for t in sympy.Add.make_args(y2)):
+            # an earlier inferred size (N*a*b)//64, exact where that view required 64 | N*a*b
+            if ctx.decide(dvd(norm(y2), int(k2)), prefer=True):
+                subs[f] = y2 / k2
+            continue
+        for g, y1, k1 in inner:
+            c = sympy.expand(y2 - y1)
+            if not (c.is_Integer and k2 % k1 == 0 and k2 != k1 and c % k1 == 0):
+                continue
+            m, top = int(k2 // k1), norm(g + c // k1)
+            if ctx.decide(dvd(top, m), prefer=True):
+                subs[f] = sympy.sympify(top) / m
+            break
+    return norm(sympy.sympify(num).xreplace(subs)) if subs else num
 
 
 def _flatten(ctx: RuleCtx, x: Shape, start: int, end: int) -> Shape:

@@ -170,6 +170,8 @@ def _bound(ctx: RuleCtx, b: Dim | None, n: Dim, default: Dim) -> Dim:
         return dmin(b, n)
     if surely_negative(b):
         return dmax(norm(n + b), 0)  # type: ignore[operator]
+    if ctx.oracle is not None:  # a case each way: counted from the front, or from the end
+        return dmin(b, n) if ctx.decide(ge(b, 0), prefer=True) else dmax(norm(n + b), 0)  # type: ignore[operator]
     ctx.fail("symbolic-sign", f"slice bound {fmt(b)} may be negative or not, which decides whether it counts "
                               "from the end; shapeplan needs to know its sign",
              hint="write the bound from the front", param="index")

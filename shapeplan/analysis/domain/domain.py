@@ -103,14 +103,15 @@ class Domain:
         a symbol no relation names takes its smallest value."""
         named = set().union(*(free_symbols(c.lhs) | free_symbols(c.rhs) for c in self.residual))
         free = [s for s in self.symbols if s not in fixed and s in named]
-        base = {s: box[s].min() for s in self.symbols if s not in fixed and s not in named}
-        if any(v is None for v in base.values()):
+        lows = {s: box[s].min() for s in self.symbols if s not in fixed and s not in named}
+        base = {s: v for s, v in lows.items() if v is not None}
+        if len(base) != len(lows):
             return None
         iters = [list(itertools.islice(box[s].values(), 64)) for s in free]
         for n, combo in enumerate(itertools.product(*iters)):
             if n > budget:
                 return None
-            env = {**fixed, **base, **dict(zip(free, combo))}  # type: ignore[arg-type]
+            env = {**fixed, **base, **dict(zip(free, combo))}
             if all(c.holds_at(env) for c in self.residual):
                 return env
         return None

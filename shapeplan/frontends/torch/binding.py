@@ -31,9 +31,9 @@ def bind_call(spec: OpSpec, fn: Any, args: tuple[Any, ...], kwargs: dict[str, An
                     later or sig.parameters[pname].default is inspect.Parameter.empty):
                 params["absent"] = [*params.get("absent", []), pname]  # an optional tensor the call leaves out
                 continue
-            if value is None and spec.param(pname) is None and any(isinstance(v, TensorValue) for _, v in items[i + 1:]):
-                later = next(k for k, v in items[i + 1:] if isinstance(v, TensorValue))
-                raise Unsupported("unsupported-argument", f"{spec.name} with {pname}=None but a tensor {later}: "
+            if value is None and spec.param(pname) is None and later:
+                which = next(k for k, v in items[i + 1:] if isinstance(v, TensorValue))
+                raise Unsupported("unsupported-argument", f"{spec.name} with {pname}=None but a tensor {which}: "
                                                           "shapeplan passes optional tensors by position")
             _take(spec, pname, value, sig.parameters[pname].default, inputs, params)
         return inputs, params
