@@ -323,8 +323,10 @@ def _monsters(d: Path) -> dict[str, tuple[int, str | None]]:
         + "".join(f"  - {{name: l{i}, op: Frob{i}}}\n" for i in range(2000)), (2, "unknown-op"))
     put("strided_chain.yaml", "blocks: {b: {layers: [{op: Conv2d, in_channels: 3, out_channels: 3, kernel_size: 3, "
         "stride: 2, padding: 1}]}}\ninput: [N, 3, H, W]\nlayers:\n  - {block: b, repeat: 40}\n", (0, None))
-    put("repeat_over_limit.yaml", "blocks: {b: {layers: [{op: ReLU}]}}\ninput: [N, 3, H, W]\nlayers:\n"
-        "  - {block: b, repeat: 10000}\n  - {block: b, repeat: 10000}\n", (2, "too-many-layers"))
+    put("twenty_thousand_layers.yaml", "blocks: {b: {layers: [{op: ReLU}]}}\ninput: [N, 3, H, W]\nlayers:\n"
+        "  - {block: b, repeat: 10000}\n  - {block: b, repeat: 10000}\n", (0, None))
+    put("layers_over_limit.yaml", "blocks: {b: {layers: [{op: ReLU}]}}\ninput: [N, 3, H, W]\nlayers:\n"
+        + "  - {block: b, repeat: 10000}\n" * 21, (2, "too-many-layers"))
     os.mkfifo(d / "fifo.yaml")
     out["fifo.yaml"] = (2, "file")
     (d / "a_directory.yaml").mkdir()

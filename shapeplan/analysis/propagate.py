@@ -87,22 +87,18 @@ def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None,
               oracle: Oracle | None = None) -> Propagation:
     """Propagate shapes through ``net``.  ``assign`` gives values to `solve` unknowns; ``oracle``
     answers the rules' questions about sizes for the case being propagated (see
-    :func:`shapeplan.analysis.region.explore`)."""
+    :func:`shapeplan.analysis.region.explore`).
+
+    One pass over the layers in order, each step reading the state the earlier ones left (shapes,
+    layouts, the oracle's assumptions): kept as one loop so that the order of those effects reads
+    top to bottom; the steps that need no state are helpers."""
     assign = assign or {}
     results: dict[str, LayerResult] = {}
     constraints: list[Constraint] = []
     diags: list[Diagnostic] = list(getattr(net, "_load_diagnostics", ()))
     shapes: dict[str, Shape | None] = {k: tuple(v) for k, v in net.inputs.items()}
     layouts: dict[str, Layout] = {}  # how each tensor lies in memory (inputs: contiguous)
-    for iname, ishape in net.inputs.items():
-        # an input dim written as an expression (`H // 2`, `a - b`) is a size only where it is >= 0
-        for i, d in enumerate(ishape):
-            if not isinstance(d, (int, sympy.Symbol)):
-                cond = ge(d, 0)
-                if cond.concrete() is not True:
-                    constraints.append(Constraint(cond, iname, "input", "input-size",
-                                                  f"input {iname} dim {i} = {fmt(d)} must be >= 0", None, d,
-                                                  net.input_locs.get(iname)))
+    constraints.extend(_input_constraints(net))
 
     # symbols pinned in `symbols` ({H: 32}): an `auto` size that depends only on them is a number
     pinned = {sym(s): info.min for s, info in net.symbols.items() if info.max is not None and info.max == info.min}
@@ -153,18 +149,7 @@ def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None,
             continue
         autos = {p.name: args[p.name] for p in spec.params if bound.get(p.name) is not args.get(p.name)
                  and p.auto is not None and _is_dim(args[p.name])}
-        for pname, value in autos.items():
-            if not isinstance(value, int):
-                names = ", ".join(sorted(free_symbols(value)))
-                diags.append(Diagnostic(
-                    "note", "auto-symbolic",
-                    f"{label} {pname}: auto is {fmt(value)}, which depends on {names}",
-                    layer=layer.name, location=param_location(layer, spec, pname),
-                    hint=f"choose one: pin {names} in `input` or `symbols` (then it is one number); insert an "
-                         f"adaptive pool (e.g. AdaptiveAvgPool2d) so that the size no longer depends on {names}; "
-                         f"or keep the formula (`shapeplan emit` then uses torch's Lazy module, or a constructor "
-                         f"argument for the input size)",
-                ))
+        diags.extend(_auto_notes(layer, spec, label, autos))
         if oracle is not None:  # later questions are asked only where this layer runs
             for req in requirements:
                 oracle.assume(req.cond)
@@ -184,6 +169,36 @@ def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None,
         results[layer.name] = LayerResult(layer, spec, args, tuple(ins), out, norm(params), autos)
         shapes[layer.name] = out
     return Propagation(net, results, constraints, diags)
+
+
+def _input_constraints(net: Network) -> list[Constraint]:
+    """An input dim written as an expression (``H // 2``, ``a - b``) is a size only where it is >= 0."""
+    out: list[Constraint] = []
+    for iname, ishape in net.inputs.items():
+        for i, d in enumerate(ishape):
+            if not isinstance(d, (int, sympy.Symbol)):
+                cond = ge(d, 0)
+                if cond.concrete() is not True:
+                    out.append(Constraint(cond, iname, "input", "input-size", f"input {iname} dim {i} = {fmt(d)} "
+                                          "must be >= 0", None, d, net.input_locs.get(iname)))
+    return out
+
+
+def _auto_notes(layer: Layer, spec: OpSpec, label: str, autos: Mapping[str, Any]) -> list[Diagnostic]:
+    """A note for each ``auto`` value that depends on the input's symbols, with the ways out."""
+    notes: list[Diagnostic] = []
+    for pname, value in autos.items():
+        if not isinstance(value, int):
+            names = ", ".join(sorted(free_symbols(value)))
+            notes.append(Diagnostic(
+                "note", "auto-symbolic", f"{label} {pname}: auto is {fmt(value)}, which depends on {names}",
+                layer=layer.name, location=param_location(layer, spec, pname),
+                hint=f"choose one: pin {names} in `input` or `symbols` (then it is one number); insert an "
+                     f"adaptive pool (e.g. AdaptiveAvgPool2d) so that the size no longer depends on {names}; "
+                     f"or keep the formula (`shapeplan emit` then uses torch's Lazy module, or a constructor "
+                     f"argument for the input size)",
+            ))
+    return notes
 
 
 def _pin_autos(spec: OpSpec, bound: dict[str, Any], args: dict[str, Any], pinned: Mapping[Any, int]) -> dict[str, Any]:

@@ -53,6 +53,7 @@ class Entry:
     init: tuple[int, ...] | None = None  # one forward at this shape after building (Lazy modules)
     lazy: bool = False  # uninitialised Lazy modules: a fresh model for every forward
     note: str = ""
+    slow: bool = False  # minutes of analysis (hundreds of cases): run with SHAPEPLAN_SLOW=1
     args: tuple[Any, ...] = field(default=())
 
     @property
@@ -175,6 +176,9 @@ _TIMM_TRANSFORMERS = (
     "tiny_vit_5m_224", "efficientformer_l1", "pvt_v2_b0",
 )
 
+# 702 cases (window padding on H and W at every stage, each a path): about 6 minutes here
+_SLOW = frozenset({"tiny_vit_5m_224"})
+
 _SMP = (
     ("Unet", "resnet34"), ("FPN", "resnet18"), ("DeepLabV3Plus", "resnet18"), ("DeepLabV3", "resnet18"),
     ("PSPNet", "resnet18"), ("Linknet", "resnet18"), ("UnetPlusPlus", "resnet18"), ("MAnet", "resnet18"),
@@ -199,7 +203,7 @@ def _entries() -> list[Entry]:
                      ("N", 3, "T", "H", "W"), _thw(), note="3D video CNN"))
     for name in (*_TIMM_CNN, *_TIMM_TRANSFORMERS):
         out.append(Entry(f"timm.{name}", "timm", "timm.create_model", {"pretrained": False}, IMG, _hw(),
-                         args=(name,)))
+                         args=(name,), slow=name in _SLOW))
     for arch, encoder in _SMP:
         out.append(Entry(f"smp.{arch}.{encoder}", "smp", f"segmentation_models_pytorch.{arch}",
                          {"encoder_name": encoder, "encoder_weights": None, "classes": 2}, IMG, _hw()))

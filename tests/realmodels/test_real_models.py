@@ -5,12 +5,14 @@ tools/real_truth.py) at every cached size: the domain contains exactly the sizes
 runs, and there the outputs have torch's shapes.
 
 A model that cannot be imported fails with the importer's error; a disagreement fails with every
-size where shapeplan and torch differ and both answers.  Select with ``-m realmodels``.
+size where shapeplan and torch differ and both answers.  Select with ``-m realmodels``; the
+entries marked slow (minutes each) run with ``SHAPEPLAN_SLOW=1``.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 from typing import Any
 
 import pytest
@@ -36,6 +38,8 @@ def _importable(entry: Entry) -> str | None:
 def test_real_model_agrees_with_torch(entry: Entry) -> None:
     import shapeplan
 
+    if entry.slow and not os.environ.get("SHAPEPLAN_SLOW"):
+        pytest.skip(f"{entry.id}: minutes of analysis; SHAPEPLAN_SLOW=1 runs it")
     missing = _importable(entry)
     if missing:
         pytest.skip(f"{entry.id}: {missing}")

@@ -15,7 +15,7 @@ from ...core.ir import SymbolInfo
 from .source import Doc
 
 TOP_KEYS = ("name", "input", "inputs", "symbols", "layers", "outputs", "blocks", "description")
-MAX_LAYERS = 10_000
+MAX_LAYERS = 200_000
 MAX_BLOCK_DEPTH = 16
 MAX_ERRORS = 50  # like a compiler, stop reading after this many errors
 
