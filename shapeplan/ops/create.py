@@ -26,10 +26,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..core.conditions import eq
-from ..core.dims import Dim, Shape, ceildiv, fmt, fmt_shape, prod
+from ..core.dims import Dim, Shape, ceildiv, fmt, fmt_shape
 from .ctx import ArgError, RuleCtx
-from .merge import same
 from .params import (
     MAX_INT,
     SIGNED_SCHEMA,
@@ -239,14 +237,12 @@ for _name in ("new_zeros", "new_ones", "new_empty"):
 @op("new_full", Param("size", _sizes_t), Param("fill_value", opt_t(scalar_t), None), *_NEW,
     torch_name="Tensor.new_full", call_style="method", n_inputs=(1, 2), input_names=("self", "fill_value"))
 def new_full(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
-    """x.new_full(size, fill_value) -> size.  fill_value is a number, or a tensor of one element
-    (torch reads it as a number: ``new_full(size, stride[i])``), then an input of its own."""
-    if len(xs) == 2:
-        n = prod(xs[1])
-        if not same(n, 1):
-            ctx.require(eq(n, 1), "fill-value", f"fill_value must be a number or a tensor of one element, got a "
-                                                f"tensor of shape {fmt_shape(xs[1])}", show=n)
-    elif a["fill_value"] is None:
+    """x.new_full(size, fill_value) -> size.  fill_value is a number, or a 0-d tensor (torch reads
+    it as a number: ``new_full(size, stride[i])``), then an input of its own."""
+    if len(xs) == 2 and len(xs[1]) != 0:
+        ctx.fail("fill-value", f"fill_value must be a number or a 0-d tensor, got a tensor of shape {fmt_shape(xs[1])}",
+                 hint="index it down to one element: t[i] or t.reshape(())")
+    if len(xs) == 1 and a["fill_value"] is None:
         ctx.fail("args", "new_full needs fill_value", param="fill_value")
     return new_shape(ctx, a["size"])
 

@@ -194,5 +194,37 @@ def test_dtype_objects_from_a_trace() -> None:
 def test_specs() -> None:
     for name in ("zeros", "arange", "eye", "linspace", "full", "randperm"):
         assert REGISTRY[name].n_inputs == (0, 0), name
-    for name in ("zeros_like", "new_zeros", "new_full"):
+    for name in ("zeros_like", "new_zeros"):
         assert REGISTRY[name].n_inputs == (1, 1), name
+    assert REGISTRY["new_full"].n_inputs == (1, 2)  # fill_value may be a one-element tensor
+
+
+def test_meshgrid_against_torch() -> None:
+    import itertools
+
+    import torch
+
+    shapes = [(), (0,), (1,), (3,), (2, 2)]
+    for n in (1, 2, 3):
+        for combo in itertools.product(shapes, repeat=n):
+            for indexing in (None, "ij", "xy"):
+                kw = {} if indexing is None else {"indexing": indexing}
+                try:
+                    want: list[tuple[int, ...]] | None = [tuple(t.shape) for t in torch.meshgrid(
+                        *[torch.zeros(s) for s in combo], **kw)]
+                except RuntimeError:
+                    want = None
+                got = [predict("meshgrid", [list(s) for s in combo], (), {**kw, "item": i}) for i in range(n)]
+                assert (None if None in got else got) == want, (combo, indexing)
+
+
+def test_new_full_of_a_one_element_tensor() -> None:
+    import torch
+
+    x = torch.zeros(3)
+    for fill in [(), (1,), (1, 1), (2,)]:
+        try:
+            want: tuple[int, ...] | None = tuple(x.new_full((2, 4), torch.ones(fill)).shape)
+        except (RuntimeError, TypeError):
+            want = None
+        assert predict("new_full", [[3], list(fill)], ([2, 4],)) == want, fill

@@ -247,9 +247,11 @@ def test_getitem_symbolic_formulas() -> None:
                             ([slice(None), slice(floordiv(H, 2), None)], (2, h - h // 2)),
                             ([slice(None), H - 1], (2,)), ([slice(None), "H - 1"], (2,))]:
             assert predict_symbolic("getitem", [["N", "H"]], env, (index,)) == want
-    # a bound whose sign is unknown
-    assert predict_symbolic("getitem", [["N", "H", "W"]], {"N": 1, "H": 3, "W": 5}, ([":", slice(H - 4, None)],)) \
-        is None
+    # a bound whose sign depends on the size: a case each way (counted from the end where negative)
+    for h in range(1, 9):
+        want = (1, len(range(h)[h - 4:]), 5)
+        assert predict_symbolic("getitem", [["N", "H", "W"]], {"N": 1, "H": h, "W": 5}, ([":", slice(H - 4, None)],)) \
+            == want, h
 
 
 # --------------------------------------------------------------------------- expand / expand_as
