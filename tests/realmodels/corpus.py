@@ -177,7 +177,8 @@ _TIMM_TRANSFORMERS = (
 )
 
 # 702 cases (window padding on H and W at every stage, each a path): about 6 minutes here
-_SLOW = frozenset({"tiny_vit_5m_224"})
+# (swin_t: its 256 paths are followed before the trace gives up, about 4 minutes)
+_SLOW = frozenset({"tiny_vit_5m_224", "swin_t"})
 
 _SMP = (
     ("Unet", "resnet34"), ("FPN", "resnet18"), ("DeepLabV3Plus", "resnet18"), ("DeepLabV3", "resnet18"),
@@ -191,7 +192,8 @@ _MN = "monai.networks.nets."
 def _entries() -> list[Entry]:
     out: list[Entry] = []
     for name, kw in _TV_CLASSIFIERS.items():
-        out.append(Entry(f"tv.{name}", "torchvision", _TV + name, {"weights": None, **kw}, IMG, _hw()))
+        out.append(Entry(f"tv.{name}", "torchvision", _TV + name, {"weights": None, **kw}, IMG, _hw(),
+                         slow=name in _SLOW))
     for name in _TV_SEG:
         out.append(Entry(f"tv.{name}", "torchvision", _TV + "segmentation." + name,
                          {"weights": None, "weights_backbone": None, "aux_loss": False}, IMG, _hw()))
@@ -289,6 +291,17 @@ def _d2l() -> list[Entry]:
               init=(1, 1, 96, 96)),
     ]
 
+
+# Entries shapeplan cannot import yet, with the reason: their test is an expected failure, strict
+# (it fails the day the model imports, so that this list is kept true).
+KNOWN_FAILURES: dict[str, str] = {
+    "tv.swin_t": "the shifted-window mask and padding branch on H and W at every stage: more than 256 paths "
+                 "(error[trace]: branches on the input size in too many ways to follow)",
+    "timm.edgenext_xx_small": "a reshape's -1 over an element count with min(H//8, 1) (the positional encoding): "
+                              "error[reshape-symbolic]",
+    "monai.BasicUNet3d": "the decoder's size checks on D, H and W: 4096 paths, more than 256 "
+                         "(error[trace]: branches on the input size in too many ways to follow)",
+}
 
 # Constructors tried and left out, with the reason (so that nobody tries them again blindly).
 DROPPED: dict[str, str] = {

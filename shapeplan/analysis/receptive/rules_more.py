@@ -37,6 +37,14 @@ def _wrap(dims: Any, rank: int) -> list[int] | None:
     return [d % max(rank, 1) for d in ((dims,) if isinstance(dims, int) else dims)]
 
 
+def _meshgrid(states: list[dict[str, Axis]], xs: list[Shape], out: Shape, a: Mapping[str, Any]) -> State:
+    """torch.meshgrid of index vectors (torch.arange, as anchor grids are made) sees no input; of
+    a vector that carries an input axis, its elements are spread over a new dim (unknown)."""
+    if any(states):
+        raise Unknown("meshgrid spreads an input axis over a new dim")
+    return {}
+
+
 def _scramble(dims_of: Callable[[Mapping[str, Any], Shape], list[int] | None]) -> Rule:
     """Ops that move or select elements along some dims (None: the flattened tensor) and keep
     the others in place: an axis along a moved dim has no window of a closed form (unknown)."""
@@ -276,6 +284,6 @@ MORE_RULES: dict[str, Rule] = {
     **dict.fromkeys(ELEMENTWISE, _identity),
     **dict.fromkeys(("bfloat16", "long", "int", "short", "char", "byte", "bool"), _identity),
     # sizes from arguments or another tensor's shape: no input value is read
-    **dict.fromkeys((*CREATION, *LIKE), _const),
+    **dict.fromkeys((*CREATION, *LIKE), _const), "meshgrid": _meshgrid,
 }
 __all__ = ["MORE_RULES"]
