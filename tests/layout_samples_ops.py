@@ -207,6 +207,9 @@ def _products(r: random.Random, t: Table) -> None:
         return [lead + [size[c] if r.random() < 0.8 else 1 for c in t] for t in terms], {"equation": eq}
 
     t["einsum"] = einsum
+    t["meshgrid"] = lambda: (lambda n: ([[r.randint(1, 4)] if r.random() < 0.8 else [] for _ in range(n)],
+                                        {"indexing": r.choice([None, "ij", "xy"]), "item": r.randrange(n)}))(
+        r.randint(1, 3))
     for d in (1, 2, 3):
         t[f"conv{d}d"] = lambda d=d: _conv(r, d, False)
         t[f"conv_transpose{d}d"] = lambda d=d: _conv(r, d, True)

@@ -133,7 +133,6 @@ def test_view_chains_agree_with_torch(chunk: int) -> None:
         out = netgen.compare(spec, envs=_grid(spec))
         valid, invalid = valid + out.valid, invalid + out.invalid
         bad += [f"chain:{i} {d}\n  {spec}" for d in out.disagreements]
-        assert not out.known, (i, out.known, spec)
     assert not bad, "\n".join(bad[:3])
     assert valid > 200 and invalid > 30, (valid, invalid)
 

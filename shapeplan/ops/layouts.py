@@ -45,6 +45,7 @@ from .layout import (
     is_dense,
     suggest_format,
     view_strides,
+    viewed,
 )
 
 LayoutFn = Callable[[RuleCtx, list[Layout], dict[str, Any], Shape], Layout]
@@ -357,3 +358,19 @@ def _getitem(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> 
         return tuple(st)
 
     return derived(x, out, f)
+
+
+@layout_of("meshgrid")
+def _meshgrid(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    """torch's meshgrid: grid k is ``tensors[k].view(1, .., n_k, .., 1).expand(sizes)`` (a view:
+    stride 0 along the other dims); with 'xy' the first two dims are swapped (input 0 varies
+    along dim 1).  Checked against torch's strides (tests/test_view_layouts.py)."""
+    n, i = len(ins), a["item"]
+    xy = a["indexing"] == "xy" and n >= 2
+    k = (1 - i) if xy and i < 2 else i  # this input's place among the swapped ones
+    sizes = [norm(x.shape[0]) if x.shape else 1 for x in ins]
+    if xy:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    shape = tuple(sizes)
+    one = tuple(sizes[j] if j == k else 1 for j in range(n))
+    return derived(viewed(ins[i], one), shape, lambda ask, s: expand_strides(ask, one, s, shape), overlap=True)
