@@ -152,3 +152,23 @@ class Twice(nn.Module):
 def test_a_tensor_returned_twice_is_two_outputs() -> None:
     net = shapeplan.from_torch(Twice(), ("N", 3))
     assert net.outputs == ("relu", "relu")
+
+
+class ManyWays(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.shape[-1]
+        for k in range(9):  # 512 ways
+            if (h // 2**k) % 2:
+                x = x + 1
+        return x
+
+
+def test_too_many_ways_is_an_error_at_forward() -> None:
+    try:
+        shapeplan.from_torch(ManyWays(), ("N", "H"))
+    except shapeplan.InputError as e:
+        d = e.diagnostics[0]
+        assert d.code == "trace" and "more than 256 ways" in d.message and "(H, N)" in d.message
+        assert d.location is not None and d.location.file.endswith("test_torch_calls.py")
+    else:
+        raise AssertionError("512 ways were followed")

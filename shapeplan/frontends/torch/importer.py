@@ -19,9 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ...analysis.region import Decider, Path, Region, TooManyPaths, explore
-from ...core.dims import Dim, Shape, sym, valid_symbol_name
-from ...core.errors import Diagnostic, InputError
+from ...analysis.region import MAX_PATHS, Decider, Path, Region, TooManyPaths, explore
+from ...core.dims import Dim, Shape, free_symbols, sym, valid_symbol_name
+from ...core.errors import Diagnostic, InputError, Location
 from ...core.ir import Network, Refusal
 from .locate import exception_location, source_line
 from .values import Unsupported
@@ -120,8 +120,12 @@ def _trace_all(module: Any, shapes: dict[str, Shape], concrete: dict[str, Any]) 
     try:
         return explore(run, Region.everything(_symbols(shapes)))
     except TooManyPaths:
-        raise InputError(f"{type(module).__name__}.forward branches on the input size in too many ways to follow",
-                         code="trace", hint="pin some sizes in the input shape (e.g. N=1)") from None
+        names = ", ".join(sorted({s for shape in shapes.values() for d in shape for s in free_symbols(d)}))
+        raise InputError(f"{type(module).__name__}.forward branches on the input size ({names}) in more than "
+                         f"{MAX_PATHS} ways; shapeplan follows each way as a case and stops there",
+                         code="trace", location=_forward_location(module),
+                         hint="pin some sizes in the input shape (a number instead of a name, e.g. D=32), "
+                              "and check the others") from None
     finally:
         for m, mode in modes:  # every submodule back in its own mode
             m.training = mode
@@ -256,3 +260,14 @@ def _unused_modules(module: Any, net: Network) -> list[Diagnostic]:
                                   f"module {qual!r} ({type(child).__name__}, {count:,} parameters) is not used by "
                                   "forward in eval mode; it is not part of the imported network"))
     return out
+
+
+def _forward_location(module: Any) -> Location | None:
+    """The line where ``module``'s class defines forward."""
+    try:
+        fn = type(module).forward
+        file = inspect.getsourcefile(fn)
+        _, line = inspect.getsourcelines(fn)
+    except (TypeError, OSError):
+        return None
+    return Location(file, line) if file else None
