@@ -8,7 +8,7 @@ analysis (:mod:`shapeplan.analysis.domain`), which decides them for every input 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,25 +116,11 @@ def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None,
             diags.append(Diagnostic("error", code, f"{_label} {message}", layer=_layer.name, hint=hint,
                                     location=param_location(_layer, _spec, param)))
 
-        try:
-            bound = bind(spec, layer.args, layer.kwargs)
-            for (lname, pname), value in assign.items():
-                if lname == layer.name:
-                    p = spec.param(pname)
-                    bound[pname] = p.conv(value) if p is not None else value
-            unsolved = [k for k, v in bound.items() if v is SOLVE]
-            if unsolved:
-                error("unsolved", f"has unknown {', '.join(unsolved)} (`solve`)",
-                      "run `shapeplan solve` to find the values", unsolved[0])
-                shapes[layer.name] = None
-                continue
-            args = resolve_auto(spec, bound, ins)
-            if pinned:
-                args = _pin_autos(spec, bound, args, pinned)
-        except ArgError as e:
-            error("bad-argument", e.message, e.hint, e.param)
+        got = _arguments(layer, spec, assign, ins, pinned, error)
+        if got is None:
             shapes[layer.name] = None
             continue
+        bound, args = got
         try:
             out, requirements, ctx = apply_rule(spec, ins, args, oracle, [
                 layouts.setdefault(src, Layout.contiguous(x)) for src, x in zip(layer.inputs, ins, strict=True)])
@@ -169,6 +155,28 @@ def propagate(net: Network, assign: Mapping[tuple[str, str], Any] | None = None,
         results[layer.name] = LayerResult(layer, spec, args, tuple(ins), out, norm(params), autos)
         shapes[layer.name] = out
     return Propagation(net, results, constraints, diags)
+
+
+def _arguments(layer: Layer, spec: OpSpec, assign: Mapping[tuple[str, str], Any], ins: list[Shape],
+               pinned: Mapping[Any, int], error: Callable[..., None]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(bound, resolved) arguments of ``layer``: `solve` values assigned, `auto` resolved and
+    pinned; None after reporting an unknown left or a bad argument."""
+    try:
+        bound = bind(spec, layer.args, layer.kwargs)
+        for (lname, pname), value in assign.items():
+            if lname == layer.name:
+                p = spec.param(pname)
+                bound[pname] = p.conv(value) if p is not None else value
+        unsolved = [k for k, v in bound.items() if v is SOLVE]
+        if unsolved:
+            error("unsolved", f"has unknown {', '.join(unsolved)} (`solve`)",
+                  "run `shapeplan solve` to find the values", unsolved[0])
+            return None
+        args = resolve_auto(spec, bound, ins)
+        return bound, (_pin_autos(spec, bound, args, pinned) if pinned else args)
+    except ArgError as e:
+        error("bad-argument", e.message, e.hint, e.param)
+        return None
 
 
 def _input_constraints(net: Network) -> list[Constraint]:
