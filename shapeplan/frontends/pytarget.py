@@ -180,13 +180,10 @@ def _annotation_dims(ann: Any) -> str | None:
 
 
 def _forward_location(module: Any) -> Location | None:
-    try:
-        fn = type(module).forward
-        file = inspect.getsourcefile(fn)
-        _, line = inspect.getsourcelines(fn)
-    except (TypeError, OSError):
-        return None
-    return Location(_display_path(file), line) if file else None
+    from .torch.importer import forward_location
+
+    loc = forward_location(module)
+    return None if loc is None or loc.file is None else replace(loc, file=_display_path(loc.file))
 
 
 def annotated_input(module: Any) -> tuple[dict[str, InputShape], Diagnostic] | None:

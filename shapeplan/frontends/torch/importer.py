@@ -123,7 +123,7 @@ def _trace_all(module: Any, shapes: dict[str, Shape], concrete: dict[str, Any]) 
         names = ", ".join(sorted({s for shape in shapes.values() for d in shape for s in free_symbols(d)}))
         raise InputError(f"{type(module).__name__}.forward branches on the input size ({names}) in more than "
                          f"{MAX_PATHS} ways; shapeplan follows each way as a case and stops there",
-                         code="trace", location=_forward_location(module),
+                         code="trace", location=forward_location(module),
                          hint="pin some sizes in the input shape (a number instead of a name, e.g. D=32), "
                               "and check the others") from None
     finally:
@@ -262,7 +262,7 @@ def _unused_modules(module: Any, net: Network) -> list[Diagnostic]:
     return out
 
 
-def _forward_location(module: Any) -> Location | None:
+def forward_location(module: Any) -> Location | None:
     """The line where ``module``'s class defines forward."""
     try:
         fn = type(module).forward
