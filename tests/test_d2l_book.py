@@ -42,7 +42,6 @@ from torch import nn
 from torch.nn import functional as F
 
 import shapeplan
-from shapeplan.core.dims import evaluate
 from tests.test_torch_paths import agree_with_torch, grid
 
 d2l_torch = pytest.importorskip("d2l.torch")
@@ -637,26 +636,7 @@ def dcgan_discriminator() -> nn.Sequential:
 def agree_lazy(make: Callable[[], nn.Module], shape: tuple, envs: list[dict[str, int]]) -> shapeplan.Report:
     """As ``agree_with_torch``, for a model with Lazy modules left uninitialised: shapeplan imports a
     fresh model, and torch runs a fresh model at each size (its first forward sizes it)."""
-    rep = shapeplan.check(shapeplan.from_torch(make().eval(), shape))
-    bad = []
-    for env in envs:
-        model = make().eval()
-        x = torch.zeros(*[env[d] if isinstance(d, str) else d for d in shape])
-        try:
-            with torch.no_grad():
-                out = model(x)
-            want = [tuple(out.shape)] if isinstance(out, torch.Tensor) else [tuple(t.shape) for t in out]
-        except (RuntimeError, ValueError, AssertionError, IndexError):
-            want = None
-        valid = rep.domain.contains(**{k: v for k, v in env.items() if k in rep.domain.symbols})
-        if valid != (want is not None):
-            bad.append(f"{env}: shapeplan {'valid' if valid else 'invalid'}, torch {'runs' if want else 'raises'}")
-        elif want is not None:
-            got = [tuple(evaluate(d, env) for d in s) for s in rep.outputs_at(**env)]
-            if got != want:
-                bad.append(f"{env}: shapeplan {got}, torch {want}")
-    assert not bad, "\n".join(bad[:10])
-    return rep
+    return agree_with_torch(make(), shape, envs, fresh=make)
 
 
 def initialised(model: nn.Module, size: tuple[int, ...]) -> nn.Module:

@@ -6,6 +6,7 @@ every output has torch's shape (in the case the size falls in)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,16 +20,20 @@ from shapeplan.core.dims import evaluate
 torch.set_num_threads(1)
 
 
-def agree_with_torch(model: nn.Module, shape: tuple, sizes: list[dict[str, int]]) -> shapeplan.Report:
-    """Import ``model``, check it, and compare with torch's CPU forward at ``sizes``."""
+def agree_with_torch(model: nn.Module, shape: tuple, sizes: list[dict[str, int]],
+                     fresh: Callable[[], nn.Module] | None = None) -> shapeplan.Report:
+    """Import ``model``, check it, and compare with torch's CPU forward at ``sizes``; ``fresh``:
+    torch runs a new model from it at each size (Lazy modules left uninitialised: the first
+    forward sizes them)."""
     model.eval()
     rep = shapeplan.check(shapeplan.from_torch(model, shape))
     bad = []
     for env in sizes:
         x = torch.zeros(*[env[d] if isinstance(d, str) else d for d in shape])
+        runner = model if fresh is None else fresh().eval()
         try:
             with torch.no_grad():
-                out = model(x)
+                out = runner(x)
             want = [tuple(out.shape)] if isinstance(out, torch.Tensor) else [tuple(t.shape) for t in out]
         except (RuntimeError, ValueError, AssertionError, IndexError):
             want = None
