@@ -20,6 +20,7 @@ from .core.dims import symbols
 from .core.errors import Diagnostic, InputError, Location, ShapeError, ShapeplanError
 from .core.ir import Layer, Network
 from .frontends.torch.importer import from_torch
+from .ops.platform import set_torch_threads, torch_threads, torch_threads_set
 from .render.yaml_out import to_yaml
 
 
@@ -73,7 +74,10 @@ __all__ = [
     "guard_source",
     "load",
     "summary",
+    "set_torch_threads",
     "symbols",
     "to_yaml",
+    "torch_threads",
+    "torch_threads_set",
     "validate",
 ]

@@ -3,9 +3,9 @@
 - Each registry op on inputs with random memory layouts (permuted, sliced with steps,
   expanded, odd strides on size-1 dims): the strides shapeplan works out for its output
   are torch's ``y.stride()`` (where the output has elements), and ``view`` /
-  ``local_response_norm`` / in-place ops fail exactly where torch raises.  Where a layout
-  refuses to answer (``layout-unknown``: a 3-D convolution whose kernel torch picks by its
-  number of threads), the sample is not compared.
+  ``local_response_norm`` / in-place ops fail exactly where torch raises.  The convolutions
+  again with torch on 2 threads (torch picks a 3-D convolution's kernel, and so its output's
+  memory format, by its number of threads).
 - Random chains of permute / transpose / expand / narrow / getitem / squeeze / unsqueeze /
   flatten / reshape / contiguous / elementwise ops ending in ``view``, on inputs whose dims
   are symbols or 0 / 1 / 2 / 3 (tests/layoutgen.py): the domain and every layer's shape
@@ -47,8 +47,7 @@ class _Concrete:
 
 
 def _predict(op: str, tensors: list[Any], a: dict[str, Any]) -> tuple[int, ...] | str:
-    """shapeplan's strides of the output, "invalid", or "unknown" where shapeplan's layout
-    refuses to answer (code layout-unknown: torch's kernel choice depends on its threads)."""
+    """shapeplan's strides of the output, or "invalid"."""
     spec = REGISTRY[op]
     xs = [tuple(t.shape) for t in tensors]
     ctx = RuleCtx(layouts=[Layout.strided(tuple(t.shape), t.stride(), str(t.dtype).removeprefix("torch."))
@@ -59,8 +58,8 @@ def _predict(op: str, tensors: list[Any], a: dict[str, Any]) -> tuple[int, ...] 
             return "invalid"
         layout = output_layout(op, ctx, xs, a, out)
         return tuple(int(s) for s in layout.strides(Ask(_Concrete())))
-    except RuleError as e:
-        return "unknown" if e.code == "layout-unknown" else "invalid"
+    except RuleError:
+        return "invalid"
 
 
 def _torch(op: str, tensors: list[Any], a: dict[str, Any]) -> tuple[int, ...] | str | None:
@@ -89,14 +88,14 @@ def _torch(op: str, tensors: list[Any], a: dict[str, Any]) -> tuple[int, ...] | 
 OPS = sorted(REGISTRY)
 
 
-@pytest.mark.parametrize("op", OPS)
-def test_output_strides_match_torch(op: str) -> None:
-    rng = random.Random(f"layout:{op}")
+def _compare_strides(op: str, seed: str) -> int:
+    """Random layouts of ``op``'s inputs: shapeplan's output strides are torch's; the number compared."""
+    rng = random.Random(seed)
     checked = 0
     for _ in range(40):
         drawn = sample(op, rng)
         if drawn is None:
-            return
+            return checked
         shapes, kwargs = drawn
         spec = REGISTRY[op]
         if spec.param("inplace") is not None and rng.random() < 0.4:
@@ -110,12 +109,62 @@ def test_output_strides_match_torch(op: str) -> None:
         if theirs is None:
             continue
         mine = _predict(op, tensors, a)
-        if mine == "unknown":  # shapeplan says it does not know (and a view after it fails): not compared
-            continue
         where = [(tuple(t.shape), t.stride()) for t in tensors]
         assert mine == theirs, f"{call_source(spec, ['x'] * len(tensors), a)} on {where}: {mine} vs torch {theirs}"
         checked += 1
-    assert checked >= 10, f"only {checked} samples of {op} could be compared"
+    return checked
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_output_strides_match_torch(op: str) -> None:
+    checked = _compare_strides(op, f"layout:{op}")
+    assert checked >= 10 or sample(op, random.Random(f"layout:{op}")) is None, \
+        f"only {checked} samples of {op} could be compared"
+
+
+CONVS = [o for o in OPS if o.lower().startswith(("conv", "conv_transpose"))]
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("op", CONVS)
+def test_conv_strides_follow_torch_threads(op: str, threads: int) -> None:
+    """With more threads torch takes oneDNN for small 1x1 convolutions too (a channels-last-3d
+    output): shapeplan answers for torch's own count, read where torch is imported."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        assert shapeplan.torch_threads() == threads
+        assert _compare_strides(op, f"layout-threads:{op}") >= 10
+    finally:
+        torch.set_num_threads(old)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("op", ["Conv3d", "conv3d", "ConvTranspose3d"])
+def test_small_1x1_conv3d_on_channels_last_follows_threads(op: str, threads: int) -> None:
+    """The sizes where only torch's thread count picks the kernel (1x1 last-two kernel, no
+    stride or dilation, batch 2..15): a channels-last-3d output with threads, a contiguous one
+    without, and shapeplan says which (it used to refuse: layout-unknown)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    formats = set()
+    try:
+        for n, c, k in itertools.product([1, 2, 5, 15, 16], [1, 3, 8], [1, 2]):
+            x = torch.randn(n, c, 3, 4, 5).contiguous(memory_format=torch.channels_last_3d)
+            if op == "conv3d":
+                a = {"stride": (1, 1, 1), "padding": (0, 0, 0), "dilation": (1, 1, 1), "groups": 1}
+                tensors = [x, torch.randn(4, c, 1, k, 1)]
+            else:
+                spec = REGISTRY[op]
+                a = resolve_auto(spec, bind(spec, (), {"in_channels": c, "out_channels": 4, "kernel_size": (1, 1, k)}),
+                                 [tuple(x.shape)])
+                tensors = [x]
+            theirs = _torch(op, tensors, a)
+            assert _predict(op, tensors, a) == theirs, (op, n, c, k, threads)
+            formats.add(theirs)
+    finally:
+        torch.set_num_threads(old)
+    assert len(formats) > 1  # both memory formats were met
 
 
 def _grid(spec: dict[str, Any]) -> list[dict[str, int]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -25,8 +25,17 @@ app = typer.Typer(
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    torch_threads: Annotated[int | None, typer.Option(
+        "--torch-threads", min=1,
+        help="answer for torch running on this many CPU threads (a few of its kernel choices depend on it; "
+             "default: torch's own count where it is imported, else OMP_NUM_THREADS, else the CPUs)")] = None,
+) -> None:
     """Check, solve and plan the shapes of PyTorch CNNs, for every input size at once."""
+    if torch_threads is not None:
+        from ..ops.platform import set_torch_threads
+
+        set_torch_threads(torch_threads)
 
 
 class Format(str, Enum):

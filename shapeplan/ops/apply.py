@@ -4,7 +4,8 @@ A rule is a pure function of its input shapes and arguments, except for the ques
 (:meth:`~shapeplan.ops.ctx.RuleCtx.decide`) and the inputs' layouts it reads
 (:meth:`~shapeplan.ops.ctx.RuleCtx.layout`).  A result that did neither is the same every time,
 so it is remembered: the cases and paths of a network, fix-its and ``solve`` apply the same rule
-to the same shapes many times.
+to the same shapes many times.  The key holds whether torch runs on more than one thread
+(:mod:`.platform`), which changes a few of torch's CPU kernel choices.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ..core.conditions import Cond, Requirement
 from ..core.dims import Shape, norm
 from .ctx import Oracle, RuleCtx
 from .layout import Layout
+from .platform import torch_threads
 from .registry import OpSpec
 
 _CACHE: OrderedDict[Any, tuple[Shape, tuple[Requirement, ...], Layout | None]] = OrderedDict()
@@ -63,7 +65,7 @@ def apply_rule(spec: OpSpec, ins: Sequence[Shape], args: dict[str, Any], oracle:
     """(output shape, requirements, the rule's context: its inputs' layouts and the output
     layout it set) of ``spec``'s rule; raises what the rule raises."""
     try:
-        key: Any = (spec.name, tuple(tuple(x) for x in ins), _frozen(args))
+        key: Any = (spec.name, tuple(tuple(x) for x in ins), _frozen(args), torch_threads() > 1)
         hit = _CACHE.get(key)
     except TypeError:  # an unhashable argument: not remembered
         key, hit = None, None

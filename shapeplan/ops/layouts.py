@@ -23,9 +23,8 @@ kernels:
 
 A layout function only says how the output lies in memory; where torch's own implementation
 views memory (``local_response_norm`` of a 5-D input, ``take_along_dim`` without a dim), it
-may also fail as torch does; where torch's answer depends on what shapeplan does not model
-(a 3-D convolution's kernel, chosen by thread count), the layout refuses to answer to the
-rule that asks (``layout-unknown``).
+may also fail as torch does.  Where torch's answer depends on its number of threads (a 3-D
+convolution's kernel), the layout answers for :func:`~shapeplan.ops.platform.torch_threads`.
 """
 
 from __future__ import annotations

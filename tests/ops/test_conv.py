@@ -60,12 +60,23 @@ def test_conv_transpose_grid():
     assert count > 1000
 
 
-@settings(max_examples=500, deadline=None)
+@pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=300, deadline=None)
 @given(st.data())
-def test_conv_transpose_empty_outputs_symbolic_batch(data):
+def test_conv_transpose_empty_outputs_symbolic_batch(threads, data):
     """Near an empty output (a size 0), with the batch, channels and sizes symbolic: torch's CPU
-    accepts it on its oneDNN path only (batch >= 16 for an unstrided 1x1 kernel; batch > 1, groups,
-    a kernel larger than 3x3 or more than 20480 elements otherwise), at one thread."""
+    accepts it on its oneDNN path only (batch >= 16 for an unstrided 1x1 kernel at one thread,
+    any batch with more threads; batch > 1, groups, a kernel larger than 3x3 or more than 20480
+    elements otherwise)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        _empty_output_case(data)
+    finally:
+        torch.set_num_threads(old)
+
+
+def _empty_output_case(data):
     nd = data.draw(st.sampled_from([1, 2, 3]))
     groups = data.draw(st.sampled_from([1, 1, 2]))
     c = groups * data.draw(st.sampled_from([1, 2, 3]))
