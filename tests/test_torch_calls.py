@@ -172,3 +172,25 @@ def test_too_many_ways_is_an_error_at_forward() -> None:
         assert d.location is not None and d.location.file.endswith("test_torch_calls.py")
     else:
         raise AssertionError("512 ways were followed")
+
+
+class KeyValueLengths(nn.Module):
+    """Key and value of different lengths: torch's CPU flash kernel runs them (it never compares
+    the two), its math path refuses; a query whose last dim is not contiguous takes math."""
+
+    def __init__(self, transposed: bool) -> None:
+        super().__init__()
+        self.transposed = transposed
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = x.transpose(-1, -2).contiguous().transpose(-1, -2) if self.transposed else x
+        k = x[:, :, : x.shape[2] // 2 + 1]
+        return F.scaled_dot_product_attention(q, k, x)
+
+
+def test_sdpa_key_and_value_of_different_lengths() -> None:
+    sizes = grid(range(1, 7), names=("L",), n=2)
+    rep = agree_with_torch(KeyValueLengths(False), ("N", 2, "L", 4), sizes)
+    assert rep.domain.contains(N=2, L=3)
+    rep = agree_with_torch(KeyValueLengths(True), ("N", 2, "L", 4), sizes)
+    assert not rep.domain.contains(N=2, L=3) and rep.domain.contains(N=2, L=1)

@@ -16,9 +16,9 @@ nothing more, when L is 0 or value is empty:
 the output is then (*query.shape[:-1], Ev) (a symbolic L or value size that may be 0 is a
 case of its own).  An attn_mask of fewer than 2 dims, or of more dims than the scores
 ``q @ k^T``, is reported invalid: torch accepts it or not (and may grow the output) depending
-on its kernel choice.  So are a key and a value of different sequence lengths, which torch's
-CPU flash kernel accepts where it is chosen (no mask or a 2-D / 4-D one, no dropout, equal
-batch, heads and head dims) and its math path refuses.  Otherwise torch computes
+on its kernel choice.  A key and a value of different sequence lengths run where torch's CPU
+picks its flash kernel (:mod:`.sdpa_kernel`: no dropout, 3-D or 4-D inputs of one batch,
+heads and head dim, ...), which never compares them; its math path refuses them.  torch computes
 ``softmax(q @ k^T + mask) @ v``: the batch dims of q and k broadcast, then with v's; the mask
 (at least 2-D) expands to (..., L, S) without growing it; with ``enable_gqa`` (3-D and more) the heads (dim -3) of key and value divide
 the query's (and are not 0).  Output (..., L, Ev).
@@ -45,6 +45,7 @@ from .ctx import ArgError, RuleCtx
 from .merge import broadcast_pair, broadcast_shapes, same, surely_positive
 from .params import bool_t, float_t, int_t, opt_t, with_schema
 from .registry import Param, op
+from .sdpa_kernel import uses_flash
 
 _ELL = "..."
 
@@ -172,6 +173,19 @@ def _heads(ctx: RuleCtx, q: Shape, t: Shape, name: str) -> Shape:
     return (*t[:-3], hq, *t[-2:])
 
 
+def _key_value_lengths(ctx: RuleCtx, given: list[Shape], a: dict[str, Any], k: Shape, v: Shape) -> None:
+    """Key and value of different lengths: torch's flash kernel never compares them, but
+    expands a mask to the value's length; its math path refuses them."""
+    if not uses_flash(ctx, given, a):
+        ctx.require(eq(k[-2], v[-2]), "attention", f"key {fmt_shape(k)} and value {fmt_shape(v)} must have the same "
+                    f"sequence length (dim -2), got {fmt(k[-2])} and {fmt(v[-2])}", show=norm(k[-2] - v[-2]))
+    elif len(given) == 4 and not ctx.decide(eq(given[3][-1], 1)):
+        m = given[3]
+        ctx.require(eq(m[-1], v[-2]), "attention", f"attn_mask {fmt_shape(m)} must have the value's length "
+                    f"{fmt(v[-2])} as its last dim (torch's flash kernel expands it to the value's length), got "
+                    f"{fmt(m[-1])}", show=norm(m[-1] - v[-2]))
+
+
 @op("scaled_dot_product_attention", Param("dropout_p", float_t(0.0), 0.0), Param("is_causal", bool_t, False),
     Param("scale", opt_t(float_t()), None, kw_only=True), Param("enable_gqa", bool_t, False, kw_only=True),
     n_inputs=(3, 4), torch_name="F.scaled_dot_product_attention", input_names=("query", "key", "value", "attn_mask"))
@@ -185,6 +199,7 @@ def scaled_dot_product_attention(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any
         ctx.fail("args", "takes no explicit attn_mask with is_causal=True", param="is_causal")
     if any(not surely_positive(d) and ctx.decide(eq(d, 0), prefer=False) for d in (q[-2], *v)):
         return (*q[:-1], v[-1])  # torch's early exit: an empty query sequence or value, nothing checked
+    given = list(xs)
     if a["enable_gqa"]:
         if min(len(q), len(k), len(v)) < 3:
             ctx.fail("rank", "enable_gqa needs query, key and value of at least 3 dims (heads at dim -3)")
@@ -193,8 +208,7 @@ def scaled_dot_product_attention(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any
         ctx.require(eq(q[-1], k[-1]), "attention", f"query {fmt_shape(q)} and key {fmt_shape(k)} must have the same "
                     f"last dim (E), got {fmt(q[-1])} and {fmt(k[-1])}", show=norm(q[-1] - k[-1]))
     if not same(k[-2], v[-2]):
-        ctx.require(eq(k[-2], v[-2]), "attention", f"key {fmt_shape(k)} and value {fmt_shape(v)} must have the same "
-                    f"sequence length (dim -2), got {fmt(k[-2])} and {fmt(v[-2])}", show=norm(k[-2] - v[-2]))
+        _key_value_lengths(ctx, given, a, k, v)
     batch = broadcast_shapes(ctx, [q[:-2], k[:-2]], "the batch dims of query and key") if max(len(q), len(k)) > 2 \
         else ()
     if len(xs) == 4:
