@@ -194,3 +194,19 @@ def test_sdpa_key_and_value_of_different_lengths() -> None:
     assert rep.domain.contains(N=2, L=3)
     rep = agree_with_torch(KeyValueLengths(True), ("N", 2, "L", 4), sizes)
     assert not rep.domain.contains(N=2, L=3) and rep.domain.contains(N=2, L=1)
+
+
+class InferredOverASize(nn.Module):
+    """A -1 over a number divided by a size (48 / (H//8)): torch infers it where the size
+    divides 48; a case per divisor.  The factory takes its sizes one by one (a formula among them)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = torch.zeros(x.shape[0], 48)
+        return p.reshape(x.shape[0], -1, x.shape[2] // 8) + torch.ones(x.shape[0], 1, 1)
+
+
+def test_minus_one_over_a_size_is_a_case_per_divisor() -> None:
+    rep = agree_with_torch(InferredOverASize(), ("N", 3, "H", 4), grid(range(1, 400, 3), names=("H",), n=2))
+    assert rep.domain.contains(N=1, H=8 * 12) and not rep.domain.contains(N=1, H=8 * 5)
+    assert rep.domain.contains(N=1, H=8 * 48 + 7) and not rep.domain.contains(N=1, H=8 * 49)
+    assert list(rep.at(N=1, H=8 * 16 + 3).values())[-1] == (1, 3, 16)

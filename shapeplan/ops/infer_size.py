@@ -92,6 +92,8 @@ def infer_shape(ctx: RuleCtx, sizes: tuple[Dim, ...], numel: Dim, what: str, sou
         rewritten = _nested_floors(ctx, numel, known)
         if rewritten is not numel:
             num, den = _strip_sign(*_cancel(rewritten, known, nonzero=True))
+    if not isinstance(den, int) and isinstance(num, int) and ctx.oracle is not None:
+        return _over_divisors(ctx, sizes, holes[0], num, den, numel, known, what, source)
     if not isinstance(den, int):
         ctx.fail("reshape-symbolic",
                  f"cannot express the -1 in {what} {fmt_shape(sizes)}: {fmt(numel)} elements divided by "
@@ -105,6 +107,31 @@ def infer_shape(ctx: RuleCtx, sizes: tuple[Dim, ...], numel: Dim, what: str, sou
                     hint=f"the element count must be a multiple of {fmt(known)}", show=numel)
     inferred = floordiv(num, den)
     return tuple(inferred if i == holes[0] else s for i, s in enumerate(sizes))
+
+
+MAX_DIVISORS = 64
+
+
+def _over_divisors(ctx: RuleCtx, sizes: tuple[Dim, ...], hole: int, num: int, den: Dim, numel: Dim, known: Dim,
+                   what: str, source: str) -> Shape:
+    """The -1 of ``num / den`` elements (a number over a positive formula, as ``48 / (H//8)``):
+    torch infers ``num // den`` where ``den`` divides ``num``.  A case for each divisor
+    ``den`` may equal (``H//8 = 1, 2, 3, 4, 6, ...``), each with its number; at the other sizes
+    the view is refused."""
+    divisors = [d for d in range(1, num + 1) if num % d == 0] if 0 < num else []
+    if not divisors or len(divisors) > MAX_DIVISORS:
+        ctx.fail("reshape-symbolic",
+                 f"cannot express the -1 in {what} {fmt_shape(sizes)}: {fmt(numel)} elements divided by "
+                 f"{fmt(known)} is {num}/({fmt(den)})" + (f", and {num} has {len(divisors)} divisors" if num > 0 else ""),
+                 hint="write that size explicitly instead of -1")
+    for d in divisors:
+        if ctx.decide(eq(den, d), prefer=d == 1):
+            return tuple(num // d if i == hole else s for i, s in enumerate(sizes))
+    ctx.require(eq(1, 0), "reshape",  # every case where it divides has been split off
+                f"cannot view {source} ({fmt(numel)} elements) as {what} {fmt_shape(sizes)}: {fmt(numel)} is not "
+                f"a multiple of {fmt(known)} ({fmt(den)} does not divide {num})",
+                hint=f"the element count must be a multiple of {fmt(known)}", show=den)
+    return tuple(0 if i == hole else s for i, s in enumerate(sizes))
 
 
 def _nested_floors(ctx: RuleCtx, num: Dim, den: Dim) -> Dim:
@@ -121,6 +148,8 @@ def _nested_floors(ctx: RuleCtx, num: Dim, den: Dim) -> Dim:
     inner = [(g, *g.args) for g in d.atoms(FloorDiv)] + [(x, x, sympy.Integer(1)) for x in d.free_symbols]
     subs: dict[sympy.Expr, sympy.Expr] = {}
     for f in sympy.sympify(num).atoms(FloorDiv):
+        if f in d.atoms(FloorDiv):  # the same floor divides: cancelled as it is
+            continue
         y2, k2 = f.args
         if any(sum(1 for x in sympy.Mul.make_args(t) if not x.is_Number) > 1 for t in sympy.Add.make_args(y2)):
             # an earlier inferred size (N*a*b)//64, exact where that view required 64 | N*a*b

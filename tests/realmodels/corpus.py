@@ -297,8 +297,6 @@ def _d2l() -> list[Entry]:
 KNOWN_FAILURES: dict[str, str] = {
     "tv.swin_t": "the shifted-window mask and padding branch on H and W at every stage: more than 256 paths "
                  "(error[trace]: forward branches on the input size in more than 256 ways)",
-    "timm.edgenext_xx_small": "a reshape's -1 over an element count with min(H//8, 1) (the positional encoding): "
-                              "error[reshape-symbolic]",
     "monai.BasicUNet3d": "the decoder's size checks on D, H and W: 4096 paths, more than 256 "
                          "(error[trace]: forward branches on the input size in more than 256 ways)",
 }

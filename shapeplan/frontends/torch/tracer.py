@@ -16,6 +16,7 @@ module is traced).  Every call forward makes is interpreted the moment it is mad
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Iterator, Mapping
@@ -313,6 +314,22 @@ def _needs_proxy(v: Any) -> bool:
     return isinstance(v, (TensorValue, SizeTest)) or is_symbolic(v)
 
 
+_STAR_FACTORIES = ("zeros", "ones", "empty", "rand", "randn")
+
+
+def _star_factory(real: Any) -> Any:
+    """``torch.zeros(n, 48)`` with a size that is a formula: torch's argument parser looks for
+    traced values inside a size tuple only, so the sizes are passed as one (same call)."""
+
+    @functools.wraps(real)
+    def call(*size: Any, **kwargs: Any) -> Any:
+        if len(size) > 1 and any(isinstance(s, fx.Proxy) for s in size):
+            return real(tuple(size), **kwargs)
+        return real(*size, **kwargs)
+
+    return call
+
+
 def trace_path(module: nn.Module, interp: Interpreter, decider: Decider, inputs: Mapping[str, Shape],
                concrete: dict[str, Any]) -> Any:
     """Trace ``module``'s forward once, along the path ``decider`` chooses; returns what
@@ -322,11 +339,16 @@ def trace_path(module: nn.Module, interp: Interpreter, decider: Decider, inputs:
     tracer.concrete = dict(concrete)
     real_isinstance = torch.jit.isinstance
     torch.jit.isinstance = _jit_isinstance  # type: ignore[assignment]
+    factories = {name: getattr(torch, name) for name in _STAR_FACTORIES}
+    for name, real in factories.items():
+        setattr(torch, name, _star_factory(real))
     saved = _module_state(module)
     try:
         tracer.trace(module)
     finally:
         torch.jit.isinstance = real_isinstance  # type: ignore[assignment]
+        for name, real in factories.items():
+            setattr(torch, name, real)
         _restore_state(saved)
     return tracer.returned
 
