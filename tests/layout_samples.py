@@ -180,6 +180,8 @@ def _table(rng: random.Random) -> dict[str, Callable[[], Sample | None]]:
             t[f"{pool}{n}d"] = lambda dims=dims: ([dims()], {"norm_type": r.choice([2.0, 1.0]), "kernel_size": 1})
         for pool in ("AdaptiveAvgPool", "adaptive_avg_pool", "AdaptiveMaxPool", "adaptive_max_pool"):
             t[f"{pool}{n}d"] = lambda dims=dims: ([dims()], {"output_size": r.choice([1, 2])})
+        t[f"max_pool{n}d_with_indices"] = lambda dims=dims: ([dims()], {"kernel_size": r.choice([1, 2])})
+        t[f"adaptive_max_pool{n}d_with_indices"] = lambda dims=dims: ([dims()], {"output_size": r.choice([1, 2])})
         for pad in ("ZeroPad", "ReflectionPad", "ReplicationPad", "CircularPad"):
             t[f"{pad}{n}d"] = lambda dims=dims: ([dims()], {"padding": 1})
         t[f"ConstantPad{n}d"] = lambda dims=dims: ([dims()], {"padding": 1, "value": 0.5})

@@ -17,6 +17,7 @@ from . import (  # noqa: F401  (imported for their registrations)
     functional,
     index,
     layouts,
+    linalg_norms,
     linear,
     merge,
     misc,

@@ -214,7 +214,7 @@ def scaled_dot_product_attention(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any
     if len(xs) == 4:
         mask = xs[3]
         if len(mask) < 2 or len(mask) > len(batch) + 2:  # torch's answer then depends on its kernel choice
-            ctx.fail("rank", f"attn_mask {fmt_shape(mask)} has fewer than 2 dims, or more than the scores "
+            ctx.fail("not-modelled", f"attn_mask {fmt_shape(mask)} has fewer than 2 dims, or more than the scores "
                              f"{fmt_shape((*batch, q[-2], k[-2]))}, which shapeplan does not model",
                      hint="give the mask as (L, S) or (..., L, S), with no more dims than query @ key^T")
         expand_to(ctx, mask, (*batch, q[-2], k[-2]), "attn_mask")

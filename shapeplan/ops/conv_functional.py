@@ -36,7 +36,8 @@ def _weight(ctx: RuleCtx, w: Shape, n: int, transposed: bool) -> tuple[int, ...]
         need(ctx, d, 1, "weight-shape", f"weight {fmt_shape(w)} must not have an empty dim {i}", show=d)
     kernel = w[2:]
     if not all(isinstance(k, int) for k in kernel):
-        ctx.fail("weight-shape", f"weight {fmt_shape(w)} has a symbolic kernel size, which shapeplan does not model")
+        ctx.fail("not-modelled", f"weight {fmt_shape(w)} has a symbolic kernel size, which shapeplan does not model",
+                 hint="give the weight a fixed kernel size (a module's weight has one)")
     return tuple(int(k) for k in kernel)  # type: ignore[arg-type]
 
 

@@ -65,7 +65,8 @@ for _name in ("GroupNorm", "group_norm", "MaxPool2d", "max_pool2d",
               "MaxPool3d", "max_pool3d", "AvgPool2d", "avg_pool2d", "AdaptiveAvgPool2d", "adaptive_avg_pool2d",
               "AdaptiveMaxPool2d", "adaptive_max_pool2d", "PixelShuffle", "pixel_shuffle", "PixelUnshuffle",
               "pixel_unshuffle", "ChannelShuffle", "channel_shuffle", "UpsamplingNearest2d", "UpsamplingBilinear2d",
-              "upsample_nearest", "upsample_bilinear"):
+              "upsample_nearest", "upsample_bilinear", "max_pool2d_with_indices", "max_pool3d_with_indices",
+              "adaptive_max_pool2d_with_indices"):
     layout_of(_name)(_suggested)
 for _n in (2, 3):
     for _kind in ("ZeroPad", "ConstantPad", "ReflectionPad", "ReplicationPad"):
@@ -106,7 +107,7 @@ def pool1d(x: Layout, out: Shape) -> Layout:
 
 
 @layout_of("AvgPool1d", "avg_pool1d", "AdaptiveAvgPool1d", "adaptive_avg_pool1d", "AdaptiveMaxPool1d",
-           "adaptive_max_pool1d")
+           "adaptive_max_pool1d", "adaptive_max_pool1d_with_indices", "max_pool1d_with_indices")
 def _pool1d(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
     return pool1d(ins[0], out)
 

@@ -232,12 +232,12 @@ for _name in ("cumsum", "cumprod"):
     op(_name, Param("dim", _INT), Param("dtype", dtype_t, None, kw_only=True))(_along)
 op("logcumsumexp", Param("dim", _INT))(_along)
 op("sort", Param("dim", _INT, -1), Param("descending", bool_t, False), Param("stable", opt_t(bool_t), None, kw_only=True),
-   output_index=0)(_along)
+   output_index=0, paired=True)(_along)
 op("argsort", Param("dim", _INT, -1), Param("descending", bool_t, False), Param("stable", bool_t, False))(_along)
 
 
 @op("topk", Param("k", signed_size), Param("dim", _INT, -1), Param("largest", bool_t, True),
-    Param("sorted", bool_t, True), output_index=0)
+    Param("sorted", bool_t, True), output_index=0, paired=True)
 def topk(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """torch.topk(input, k, dim=-1)[0]: dim keeps k elements."""
     x, k = xs[0], a["k"]

@@ -21,7 +21,7 @@ from typing import Any
 
 import sympy
 
-from ..core.conditions import eq, ge
+from ..core.conditions import eq
 from ..core.dims import Dim, Shape, fmt, fmt_shape, norm
 from .ctx import RuleCtx
 from .params import choice_t, float_t, int_t, opt_t
@@ -145,15 +145,13 @@ def cat(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
         if len(x) == 0:
             ctx.fail("rank", f"cannot concatenate the zero-dimensional tensor at position {i}",
                      hint="unsqueeze it first (torch.stack adds a dim for you)")
-    # torch skips 1-D empty tensors (a legacy rule); a symbolic 1-D size is taken as non-empty
+    # torch skips 1-D empty tensors (a legacy rule); a symbolic 1-D size that may be 0 is a case
     kept = []
     for i, x in enumerate(xs):
         if len(x) == 1 and isinstance(x[0], int) and x[0] == 0:
             continue
-        if len(x) == 1 and not surely_positive(x[0]):
-            ctx.require(ge(x[0], 1), "cat-empty",
-                        f"input {i} is 1-D of size {fmt(x[0])}; torch.cat skips such a tensor when it is empty, "
-                        "which shapeplan does not model", hint="make sure this input is never empty", show=x[0])
+        if len(x) == 1 and not surely_positive(x[0]) and ctx.decide(eq(x[0], 0), prefer=False):
+            continue  # torch.cat skips a 1-D empty tensor (a case of its own)
         kept.append((i, x))
     if not kept:
         return (0,)

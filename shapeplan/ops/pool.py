@@ -52,6 +52,20 @@ def _ints(n: int, minimum: int) -> Converter:
                        {"anyOf": [s, {"type": "array", "items": s, "minItems": 1, "maxItems": 1}]})
 
 
+def _stride_t(n: int) -> Converter:
+    """A pool's stride: like its kernel, or an empty list (torch then takes the kernel's size)."""
+    inner = _ints(n, 1)
+
+    def conv(v: Any) -> tuple[int, ...] | None:
+        if isinstance(v, (list, tuple)) and len(v) == 0:
+            return None
+        return inner(v)  # type: ignore[no-any-return]
+
+    conv.__name__ = f"{inner.__name__}, or [] for the kernel's size"
+    s = schema_of(inner)
+    return with_schema(conv, None if s is None else {"anyOf": [s, {"type": "array", "maxItems": 0}]})
+
+
 def _any_int(v: Any) -> int:
     out: int = int_t(None)(v)  # torch takes any non-zero divisor; the rule rejects 0
     return out
@@ -221,7 +235,7 @@ def _stride(a: dict[str, Any]) -> tuple[int, ...]:
 def _max_params(n: int, functional: bool) -> tuple[Param, ...]:
     head = (
         Param("kernel_size", _ints(n, 1), solvable=True),
-        Param("stride", opt_t(_ints(n, 1)), None, solvable=True),
+        Param("stride", opt_t(_stride_t(n)), None, solvable=True),
         Param("padding", _ints(n, 0), 0, solvable=True),
         Param("dilation", _ints(n, 1), 1, solvable=True),
     )
@@ -233,7 +247,7 @@ def _max_params(n: int, functional: bool) -> tuple[Param, ...]:
 def _avg_params(n: int) -> tuple[Param, ...]:
     params = (
         Param("kernel_size", _ints(n, 1), solvable=True),
-        Param("stride", opt_t(_ints(n, 1)), None, solvable=True),
+        Param("stride", opt_t(_stride_t(n)), None, solvable=True),
         Param("padding", _ints(n, 0), 0, solvable=True),
         Param("ceil_mode", bool_t, False),
         Param("count_include_pad", bool_t, True),
@@ -249,14 +263,15 @@ def _lp_params(n: int) -> tuple[Param, ...]:
     return (
         Param("norm_type", float_t()),
         Param("kernel_size", kernel, solvable=True),
-        Param("stride", opt_t(_ints(n, 1)), None, solvable=True),
+        Param("stride", opt_t(_stride_t(n)), None, solvable=True),
         Param("ceil_mode", bool_t, False),
     )
 
 
-def _max_rule(n: int) -> Callable[[RuleCtx, list[Shape], dict[str, Any]], Shape]:
+def _max_rule(n: int, indices: bool = False) -> Callable[[RuleCtx, list[Shape], dict[str, Any]], Shape]:
     def rule(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
-        _no_indices(ctx, a)
+        if not indices:
+            _no_indices(ctx, a)
         return _sliding(ctx, xs[0], n, a["kernel_size"], _stride(a), a["padding"], a["dilation"], a["ceil_mode"],
                         full_kernel=False)
 
@@ -293,10 +308,11 @@ def _lp_rule(n: int) -> Callable[[RuleCtx, list[Shape], dict[str, Any]], Shape]:
 # --------------------------------------------------------------------------- adaptive pools
 
 
-def _adaptive_rule(n: int, kind: str) -> Callable[[RuleCtx, list[Shape], dict[str, Any]], Shape]:
+def _adaptive_rule(n: int, kind: str, indices: bool = False) -> Callable[[RuleCtx, list[Shape], dict[str, Any]], Shape]:
     def rule(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
         x = xs[0]
-        _no_indices(ctx, a)
+        if not indices:
+            _no_indices(ctx, a)
         _layout(ctx, x, n)
         spatial = x[-n:]
         out: list[Dim] = []
@@ -364,3 +380,9 @@ for _n in (1, 2, 3):
         op(f"Adaptive{_K}Pool{_n}d", *_adaptive_params(_n, _kind))(_adaptive_rule(_n, _kind))
         op(f"adaptive_{_kind}_pool{_n}d", *_adaptive_params(_n, _kind),
            torch_name=f"F.adaptive_{_kind}_pool{_n}d")(_adaptive_rule(_n, _kind))
+    # F.max_pool*d(..., return_indices=True) calls these: (values, indices) of one shape
+    op(f"max_pool{_n}d_with_indices", *_max_params(_n, functional=True), torch_name=f"F.max_pool{_n}d_with_indices",
+       output_index=0, paired=True)(_max_rule(_n, indices=True))
+    op(f"adaptive_max_pool{_n}d_with_indices", *_adaptive_params(_n, "max"),
+       torch_name=f"F.adaptive_max_pool{_n}d_with_indices", output_index=0, paired=True)(
+        _adaptive_rule(_n, "max", indices=True))

@@ -35,9 +35,9 @@ from typing import Any
 
 from ..core.conditions import eq, ge
 from ..core.dims import Dim, Shape, dmax, fmt, fmt_shape, norm, prod
-from .ctx import ArgError, RuleCtx
+from .ctx import RuleCtx
 from .merge import broadcast_shapes, same, surely_positive
-from .params import bool_t, float_t, int_list_t, int_t, opt_t, schema_of, with_schema
+from .params import bool_t, float_t, int_list_t, int_t, opt_t, schema_of, union_t, with_schema
 from .registry import Param, norm_dim, op
 
 _INT = int_t(None)
@@ -61,6 +61,9 @@ def reduced(ctx: RuleCtx, x: Shape, dim: int | tuple[int, ...] | None) -> list[i
     if dim is None:
         return list(range(len(x)))
     dims = (dim,) if isinstance(dim, int) else dim
+    if dims and len(x) > 64:  # torch's dim_list_to_bitset
+        ctx.fail("rank", f"reduces dims of a {len(x)}-D tensor: torch's reductions over given dims support "
+                         "up to 64 dims", param="dim")
     wrapped = [norm_dim(d, len(x), ctx) for d in dims]
     seen: set[int] = set()
     for w in wrapped:
@@ -144,6 +147,10 @@ def logsumexp(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
 def _moments(name: str) -> Callable[..., Shape]:
     def rule(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
         x = xs[0]
+        if isinstance(a["dim"], bool):  # torch.std(x, True): the overload std(input, unbiased)
+            if a["unbiased"] is not None:
+                ctx.fail("bad-argument", "takes a bool dim only as unbiased (torch.std(x, True))", param="dim")
+            a = {**a, "unbiased": a["dim"], "dim": None}
         if a["unbiased"] is not None and a["correction"] is not None:
             ctx.fail("bad-argument", "takes unbiased or correction, not both",
                      hint="use correction (unbiased=True is correction=1, unbiased=False is correction=0)",
@@ -159,7 +166,7 @@ def _moments(name: str) -> Callable[..., Shape]:
 
 
 for _name in ("std", "var"):
-    op(_name, Param("dim", opt_t(_dims_t), None), Param("unbiased", opt_t(bool_t), None), _KEEPDIM,
+    op(_name, Param("dim", opt_t(union_t(bool_t, _dims_t)), None), Param("unbiased", opt_t(bool_t), None), _KEEPDIM,
        Param("correction", opt_t(float_t()), None))(_moments(_name))
 
 
@@ -180,40 +187,10 @@ for _name in ("max", "min"):
 
 
 for _name in ("var_mean", "std_mean"):  # torch returns (var, mean): both of this shape; emitted code takes [0]
-    op(_name, Param("dim", opt_t(_dims_t), None), Param("unbiased", opt_t(bool_t), None), _KEEPDIM,
-       Param("correction", opt_t(float_t()), None), output_index=0)(_moments(_name))
+    op(_name, Param("dim", opt_t(union_t(bool_t, _dims_t)), None), Param("unbiased", opt_t(bool_t), None),
+       _KEEPDIM, Param("correction", opt_t(float_t()), None), output_index=0, paired=True)(_moments(_name))
 
 
-def _p_t(v: Any) -> float | str:
-    """A vector norm's order: a number (inf too), or 'fro' (the 2-norm of the flattened dims)."""
-    if v == "fro" and isinstance(v, str):
-        return "fro"
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        if v != v:
-            raise ArgError("the norm's order must not be nan")
-        return float(v)
-    raise ArgError(f"expected a number or 'fro', got {v!r}"[:80])
-
-
-_p_t.__name__ = "norm order"
-with_schema(_p_t, {"anyOf": [{"type": "number"}, {"const": "fro"}]})
-
-
-def _vector_norm(key: str) -> Callable[..., Shape]:
-    def rule(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
-        x, p = xs[0], a[key]
-        dims = reduced(ctx, x, a["dim"])
-        if p != "fro" and (p < 0 or p == float("inf")):  # no identity: every reduced dim non-empty
-            _require_nonempty(ctx, x, dims, f"the {p} norm")
-        return reduce_shape(x, dims, a["keepdim"])
-
-    rule.__doc__ = f"torch.norm / linalg.vector_norm(input, {key}, dim=None, keepdim=False): dims reduced."
-    return rule
-
-
-op("norm", Param("p", _p_t, "fro"), Param("dim", opt_t(_dims_t), None), _KEEPDIM)(_vector_norm("p"))
-op("vector_norm", Param("ord", _p_t, 2.0), Param("dim", opt_t(_dims_t), None), _KEEPDIM,
-   torch_name="torch.linalg.vector_norm")(_vector_norm("ord"))
 
 
 def _any_all(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:

@@ -69,6 +69,9 @@ class OpSpec:
     # how many leading inputs emitted code passes by position (None: the required ones); the
     # others by their input_names (torch.gather(x, dim=1, index=i): the index comes after dim)
     positional_inputs: int | None = None
+    # the tuple's other item has the same shape (sort's indices, var_mean's mean): a real tensor
+    # of the traced forward, not an opaque value
+    paired: bool = False
 
     def param(self, name: str) -> Param | None:
         for p in self.params:
@@ -99,6 +102,7 @@ def op(
     input_names: Sequence[str] = (),
     output_index: int | None = None,
     positional_inputs: int | None = None,
+    paired: bool = False,
 ) -> Callable[[Rule], Rule]:
     """Decorator: register ``rule`` under ``name`` (and ``aliases``) with its signature.
 
@@ -116,7 +120,7 @@ def op(
             else:
                 tn = f"nn.{n}" if k == "module" else f"torch.{n}"
             register(OpSpec(n, k, tuple(params), rule, n_inputs, param_count, tn, (rule.__doc__ or "").strip(),
-                            call_style, tuple(input_names), output_index, positional_inputs))
+                            call_style, tuple(input_names), output_index, positional_inputs, paired))
         return rule
 
     return deco

@@ -34,8 +34,9 @@ from .registry import Param, norm_dim, op
 # --------------------------------------------------------------------------- converters
 
 
-def _shape_t(what: str) -> Converter:
-    """A non-empty list of sizes; -1 and other negative ints pass (the rule rejects them as torch does)."""
+def _shape_t(what: str, allow_empty: bool = False) -> Converter:
+    """A list of sizes (non-empty unless ``allow_empty``: a 0-d shape); -1 and other negative
+    ints pass (the rule rejects them as torch does)."""
     one = dim_t(allow_minus_one=True)
 
     def item(x: Any) -> Any:
@@ -45,7 +46,7 @@ def _shape_t(what: str) -> Converter:
 
     def conv(v: Any) -> tuple[Any, ...]:
         items = v if isinstance(v, (list, tuple)) else [v]
-        if not items:
+        if not items and not allow_empty:
             raise ArgError(f"{what} must list at least one size")
         if len(items) > 64:
             raise ArgError(f"too many sizes ({len(items)})")
@@ -53,13 +54,13 @@ def _shape_t(what: str) -> Converter:
 
     conv.__name__ = "list of sizes (one may be -1)"
     s: dict[str, Any] = {"anyOf": [{"type": "integer", "minimum": -(2**40), "maximum": 2**40}, {"type": "string"}]}
-    return with_schema(conv, {"anyOf": [s, {"type": "array", "items": s, "minItems": 1, "maxItems": 64}]})
+    return with_schema(conv, {"anyOf": [s, {"type": "array", "items": s, "minItems": 0 if allow_empty else 1,
+                                            "maxItems": 64}]})
 
 
-def _nonempty_ints(v: Any) -> tuple[int, ...]:
+def _dims_list(v: Any) -> tuple[int, ...]:
+    """A list of dims (empty for a 0-d tensor)."""
     out: tuple[int, ...] = int_list_t()(v)
-    if not out:
-        raise ArgError("expected at least one dim")
     return out
 
 
@@ -72,7 +73,7 @@ def _int_or_ints(v: Any) -> int | tuple[int, ...]:
 
 
 _LIST_ITEM = {"type": "integer", "minimum": -(2**40), "maximum": 2**40}  # int_list_t's items
-with_schema(_nonempty_ints, {"anyOf": [_LIST_ITEM, {"type": "array", "items": _LIST_ITEM, "minItems": 1, "maxItems": 64}]})
+with_schema(_dims_list, {"anyOf": [_LIST_ITEM, {"type": "array", "items": _LIST_ITEM, "maxItems": 64}]})
 with_schema(_int_or_ints, {"anyOf": [schema_of(int_t(None)), schema_of(int_list_t())]})
 
 
@@ -132,14 +133,14 @@ def unflatten(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
 # --------------------------------------------------------------------------- reshape / view
 
 
-@op("reshape", Param("shape", _shape_t("shape")), torch_name="Tensor.reshape", call_style="method_star")
+@op("reshape", Param("shape", _shape_t("shape", allow_empty=True)), torch_name="Tensor.reshape", call_style="method_star")
 def reshape(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """x.reshape(*shape): the same elements in a new shape; one size may be -1 (a copy where no view fits)."""
     x = xs[0]
     return infer_shape(ctx, a["shape"], prod(x), "shape", f"input {fmt_shape(x)}")
 
 
-@op("view", Param("shape", _shape_t("shape")), torch_name="Tensor.view", call_style="method_star")
+@op("view", Param("shape", _shape_t("shape", allow_empty=True)), torch_name="Tensor.view", call_style="method_star")
 def view(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """x.view(*shape): the same memory in a new shape; one size may be -1; the input's strides must allow it."""
     x = xs[0]
@@ -159,7 +160,7 @@ def view(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
 # --------------------------------------------------------------------------- permute / transpose
 
 
-@op("permute", Param("dims", _nonempty_ints), torch_name="Tensor.permute", call_style="method_star")
+@op("permute", Param("dims", _dims_list), torch_name="Tensor.permute", call_style="method_star")
 def permute(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """x.permute(*dims): output dim i is input dim dims[i]."""
     x, dims = xs[0], a["dims"]

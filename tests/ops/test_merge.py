@@ -10,18 +10,20 @@ allowed only at such sizes; wherever the rule says "valid" its shape must be tor
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shapeplan.core.dims import sym
+from shapeplan.core.dims import evaluate, sym
 from shapeplan.ops import REGISTRY
-from shapeplan.ops.ctx import RuleCtx
+from shapeplan.ops.ctx import RuleCtx, RuleError
 from shapeplan.ops.registry import bind
-from tests.oracle import predict, predict_symbolic, symbolize, torch_shape
+from tests.oracle import PointOracle, predict, predict_symbolic, symbolize, torch_shape
 
 # --------------------------------------------------------------------------- helpers
 
@@ -163,12 +165,18 @@ def test_cat_examples() -> None:
     env = {"N": 2, "H": 7, "W": 5}
     assert predict_symbolic("cat", [["N", 3, "H", "W"], ["N", 5, "H", "W"]], env, (), {"dim": 1}) == (2, 8, 7, 5)
     assert predict_symbolic("cat", [["N", 3, "H", "W"], ["N", 5, "H", "W"]], env, (), {"dim": -3}) == (2, 8, 7, 5)
-    # the skip branch of the legacy rule: a 1-D input whose size may be 0 must be non-empty
+    # the skip branch of the legacy rule: a 1-D input whose size may be 0 is a case of its own
     spec = REGISTRY["cat"]
-    ctx = RuleCtx()
-    x = (sym("H") - 3,)
-    spec.rule(ctx, [x, x], bind(spec, [], {}))
-    assert [r.code for r in ctx.requirements] == ["cat-empty", "cat-empty"]
+    x, y = (sym("H") - 3,), (2, sym("H"))
+    for h in (3, 4, 5):
+        want = tuple(torch.cat([torch.zeros(h - 3), torch.zeros(2, h)]).shape) if h == 3 else None
+        ctx = RuleCtx(oracle=PointOracle({"H": h}))
+        with pytest.raises(RuleError) if want is None else contextlib.nullcontext():
+            out = spec.rule(ctx, [x, y], bind(spec, [], {}))
+            assert tuple(evaluate(d, {"H": h}) for d in out) == want, h
+        ctx = RuleCtx(oracle=PointOracle({"H": h}))
+        out = spec.rule(ctx, [x, x], bind(spec, [], {}))
+        assert tuple(evaluate(d, {"H": h}) for d in out) == tuple(torch.cat([torch.zeros(h - 3)] * 2).shape)
 
 
 @settings(max_examples=200, deadline=None)

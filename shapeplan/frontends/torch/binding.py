@@ -94,6 +94,9 @@ def _absent_slot(spec: OpSpec, slot: int, pos: list[Any]) -> bool:
 
 def _take(spec: OpSpec, pname: str, value: Any, default: Any, inputs: list[TensorValue],
           params: dict[str, Any]) -> None:
+    if pname == "out" and value is not None:
+        raise Unsupported("unsupported-argument", f"{spec.name}: out= (writing into a given tensor) has no rule",
+                          "assign the result instead: y = f(...)")
     if isinstance(value, TensorValue):
         if spec.param(pname) is not None and pname not in spec.input_names:
             raise Unsupported("unsupported-argument", f"{spec.name}: a tensor as {pname!r} (a size or number "

@@ -23,7 +23,7 @@ from ...analysis.region import MAX_PATHS, Decider, Path, Region, TooManyPaths, e
 from ...core.dims import Dim, Shape, free_symbols, sym, valid_symbol_name
 from ...core.errors import Diagnostic, InputError, Location
 from ...core.ir import Network, Refusal
-from .locate import exception_location, source_line
+from .locate import exception_location, node_location, source_line
 from .values import Unsupported
 
 # exceptions that a model's own forward raises to refuse an input (its checks and asserts)
@@ -222,13 +222,18 @@ def _outputs(value: Any) -> list[str]:
     """The layers whose tensors forward returns (in a tensor, tuple, list or dict), in order; a
     tensor returned twice (YOLO-seg's proto) is listed twice, as torch returns it."""
     from .tracer import TensorProxy
-    from .values import TensorValue
+    from .values import Opaque, TensorValue
 
     found: list[str] = []
 
     def walk(v: Any) -> None:
         if isinstance(v, TensorProxy) and isinstance(v.sp_value, TensorValue):
             found.append(v.sp_value.name)
+        elif isinstance(v, TensorProxy) and isinstance(v.sp_value, Opaque) and not v.sp_value.failed:
+            raise InputError(f"forward returns {v.sp_value.what}, a tensor whose shape shapeplan does not follow",
+                             code="unsupported-output", location=node_location(v.node),
+                             hint="return what shapeplan follows (for nn.MultiheadAttention, its output: "
+                                  "attn(q, k, v, need_weights=False)[0])")
         elif isinstance(v, Mapping):
             for x in v.values():
                 walk(x)

@@ -217,6 +217,7 @@ class Interpreter(ItemsMixin):
             raise Unsupported("unsupported-module",
                               f"no shape rule for module {node.target!r} "
                               f"({type(sub).__module__}.{type(sub).__qualname__})", e.hint) from None
+        op, ctor = _with_indices(op, ctor)
         tensors, rest = _module_call_tensors(op, args, kwargs)
         if rest:
             raise Unsupported("unsupported-call", f"module {node.target!r} ({op}) is called with arguments "
@@ -230,7 +231,10 @@ class Interpreter(ItemsMixin):
         locs = {k: built for k in ctor} if built is not None else {}
         if built is not None:
             locs["module"] = built
-        return _tuple_result(spec, self.add_layer(node.target, op, tensors, ctor, locs))
+        out = self.add_layer(node.target, op, tensors, ctor, locs)
+        if op == "MultiheadAttention" and kwargs.get("need_weights") is False:
+            return (out, None)  # torch returns no weights
+        return _tuple_result(spec, out)
 
     def call_method(self, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         name: str = node.target
@@ -252,7 +256,7 @@ class Interpreter(ItemsMixin):
         dim = rest.pop(0) if rest else kwargs.get("dim")
         keepdim = rest.pop(0) if rest else kwargs.get("keepdim", False)
         values = self.add_layer(self.scoped(node, "a" + op), "a" + op, [x], {"dim": dim, "keepdim": keepdim})
-        return Extreme(values, f"torch.{op}(x, dim)")
+        return Extreme(values, f"torch.{op}(x, dim)", second=values)
 
     def call_function(self, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         fn = node.target
@@ -359,12 +363,21 @@ def _hashable(fn: Any) -> bool:
 __all__ = ["Interpreter", "sanitize", "is_size"]
 
 
+def _with_indices(op: str, ctor: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """nn.MaxPool2d(..., return_indices=True) returns (values, indices): the functional op
+    that returns them (F.max_pool2d_with_indices), with the module's arguments."""
+    m = re.fullmatch(r"(Adaptive)?MaxPool([123])d", op)
+    if m is None or not ctor.get("return_indices"):
+        return op, ctor
+    return (f"adaptive_max_pool{m[2]}d_with_indices" if m[1] else f"max_pool{m[2]}d_with_indices"), ctor
+
+
 def _tuple_result(spec: Any, value: TensorValue) -> Any:
     """An op whose torch result is a tuple ((values, indices), (attn_output, attn_weights)):
     the item shapeplan follows, and the rest opaque (``x, _ = attn(x, x, x)`` unpacks)."""
     if spec.output_index is None:
         return value
-    return Extreme(value, f"{spec.torch_name or spec.name}(...)")
+    return Extreme(value, f"{spec.torch_name or spec.name}(...)", second=value if spec.paired else None)
 
 
 def _module_call_tensors(op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[TensorValue],

@@ -32,6 +32,8 @@ class ItemsMixin:
         if isinstance(obj, Extreme):
             if attr == "values":
                 return obj.values
+            if attr in ("indices", "mean") and obj.second is not None:
+                return obj.second
             raise Unsupported("unsupported-index", f"the {attr!r} of {obj.what} (shapeplan follows the values)")
         if isinstance(obj, TensorValue):
             if attr == "shape":
@@ -116,8 +118,10 @@ class ItemsMixin:
 
     def getitem(self, node: Any, obj: Any, index: Any) -> Any:
         if isinstance(obj, Extreme):
-            if index == 0:
+            if index in (0, -2):
                 return obj.values
+            if index in (1, -1) and obj.second is not None:
+                return obj.second
             raise Unsupported("unsupported-index", f"item {index!r} of {obj.what} (shapeplan follows the values)")
         if isinstance(obj, Pieces):
             if not isinstance(index, int):

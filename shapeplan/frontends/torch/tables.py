@@ -55,6 +55,9 @@ def function_table() -> dict[Any, str]:
                 except TypeError:  # unhashable
                     continue
     table.update({fn: op for fn, op in OPERATORS.items() if op in REGISTRY})
+    # one name, two functions: F.unfold is im2col (Tensor.unfold is the registry's unfold);
+    # torch.linalg.norm is not torch.norm
+    table.update({F.unfold: "im2col", torch.linalg.norm: "linalg_norm"})
     return table
 
 

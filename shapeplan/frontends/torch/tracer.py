@@ -249,7 +249,8 @@ class LiveTracer(fx.Tracer):
         if isinstance(value, Pieces):
             return tuple(TensorProxy(node, self, self.interp.piece(value, i)) for i in range(len(value.pieces)))
         if isinstance(value, Extreme):
-            indices = TensorProxy(node, self, Opaque(f"the indices of {value.what}"))
+            indices = TensorProxy(node, self, value.second if value.second is not None
+                                  else Opaque(f"the second item of {value.what}"))
             return _ValuesIndices(TensorProxy(node, self, value.values), indices)
         if isinstance(value, (tuple, list)):
             items = [self.wrap(self._item_node(node, i), v) if _needs_proxy(v) else self.wrap(node, v)

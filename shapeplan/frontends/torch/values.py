@@ -43,10 +43,13 @@ class Pieces:
 
 @dataclass(frozen=True)
 class Extreme:
-    """torch.max/min(x, dim): (values, indices); shapeplan follows the values (amax/amin)."""
+    """A call that returns a pair: torch.max/min(x, dim), sort, topk: (values, indices);
+    var_mean: (var, mean); nn.MultiheadAttention: (output, weights).  ``second``: the other
+    item where it has the values' shape (the same layer stands for it), else None (opaque)."""
 
     values: TensorValue
     what: str
+    second: TensorValue | None = None
 
 
 @dataclass(frozen=True)
