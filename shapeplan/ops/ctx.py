@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from ..core.bounds import surely_nonnegative
 from ..core.conditions import Cond, Requirement
@@ -95,7 +95,7 @@ class RuleCtx:
             return
         self.requirements.append(Requirement(cond, code, message, hint, show, param))
 
-    def fail(self, code: str, message: str, hint: str | None = None, param: str | None = None) -> None:
+    def fail(self, code: str, message: str, hint: str | None = None, param: str | None = None) -> NoReturn:
         raise RuleError(code, message, hint, param)
 
     def rank(self, x: Shape, allowed: Sequence[int], what: str) -> None:
