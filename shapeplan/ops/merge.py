@@ -24,7 +24,7 @@ import sympy
 from ..core.conditions import eq
 from ..core.dims import Dim, Shape, fmt, fmt_shape, norm
 from .ctx import RuleCtx
-from .params import choice_t, float_t, int_t, opt_t
+from .params import MAX_INT, choice_t, dim_t, float_t, int_t, opt_t, schema_of, with_schema
 from .registry import Param, norm_dim, op
 
 # --------------------------------------------------------------------------- broadcasting
@@ -104,25 +104,40 @@ def _binary(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
 _NUMBER = float_t()
 
 
-@op("add", Param("other", opt_t(_NUMBER), None), Param("alpha", _NUMBER, 1), n_inputs=(1, 2))
+_SIZE = dim_t(allow_minus_one=True, minimum=-MAX_INT)
+
+
+def _operand_t(v: Any) -> Any:
+    """A scalar operand: a number, or a size formula (``x * (H // 8)``, ``x / W``, written
+    ``other: H // 8``: a number at every size, so the output is shaped like the tensor)."""
+    if isinstance(v, (str, sympy.Expr)):
+        return _SIZE(v)
+    return _NUMBER(v)
+
+
+_operand_t.__name__ = "number or size formula"
+with_schema(_operand_t, {"anyOf": [schema_of(_NUMBER) or {"type": "number"}, {"type": "string"}]})
+
+
+@op("add", Param("other", opt_t(_operand_t), None), Param("alpha", _NUMBER, 1), n_inputs=(1, 2))
 def add(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """torch.add(input, other, alpha=1): the broadcast shape of the inputs."""
     return _binary(ctx, xs, a)
 
 
-@op("sub", Param("other", opt_t(_NUMBER), None), Param("alpha", _NUMBER, 1), n_inputs=(1, 2), aliases=("subtract",))
+@op("sub", Param("other", opt_t(_operand_t), None), Param("alpha", _NUMBER, 1), n_inputs=(1, 2), aliases=("subtract",))
 def sub(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """torch.sub(input, other, alpha=1): the broadcast shape of the inputs."""
     return _binary(ctx, xs, a)
 
 
-@op("mul", Param("other", opt_t(_NUMBER), None), n_inputs=(1, 2), aliases=("multiply",))
+@op("mul", Param("other", opt_t(_operand_t), None), n_inputs=(1, 2), aliases=("multiply",))
 def mul(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """torch.mul(input, other): the broadcast shape of the inputs."""
     return _binary(ctx, xs, a)
 
 
-@op("div", Param("other", opt_t(_NUMBER), None), Param("rounding_mode", opt_t(choice_t("trunc", "floor")), None),
+@op("div", Param("other", opt_t(_operand_t), None), Param("rounding_mode", opt_t(choice_t("trunc", "floor")), None),
     n_inputs=(1, 2), aliases=("divide",))
 def div(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """torch.div(input, other, rounding_mode=None): the broadcast shape of the inputs."""

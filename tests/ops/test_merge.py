@@ -262,3 +262,19 @@ def test_specs_produce_valid_calls(op: str) -> None:
     shapes = {"add": [(2, 3), (3,)], "cat": [(2, 3)] * 3, "stack": [(2, 3)] * 2, "matmul": [(2, 3), (3, 4)],
               "bmm": [(2, 2, 3), (2, 3, 4)], "max": [(2, 3), (2, 3)]}[op]
     assert torch_shape(op, shapes) == predict(op, shapes)
+
+
+def test_a_size_formula_as_scalar_operand() -> None:
+    """``x * (H // 8) / W``: the operand is a number at every size; YAML writes it as a formula,
+    the emitted module computes it from the input's shape, as the traced forward did."""
+    import shapeplan
+
+    net = shapeplan.load({"input": ["N", 3, "H", "W"], "layers": [{"op": "mul", "other": "H // 8"},
+                                                                 {"op": "div", "other": "W"}]})
+    rep = shapeplan.check(net)
+    assert rep.ok and rep.outputs == [(sym("N"), 3, sym("H"), sym("W"))]
+    model = shapeplan.build(net)
+    x = torch.rand(2, 3, 17, 5)
+    assert torch.equal(model(x), x * (17 // 8) / 5)
+    with pytest.raises(shapeplan.InputError):
+        shapeplan.load({"input": ["N", 3], "layers": [{"op": "mul", "other": "H +"}]})
