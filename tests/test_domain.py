@@ -184,3 +184,24 @@ def test_box_membership_equals_evaluating_every_condition():
             for w in (1, 16, 17, 32, 35, 64, 113):
                 env = {"N": 2, "H": h, "W": w}
                 assert dom.contains(**env) == dom._holds(env), (path.stem, env)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.integers(-5, 20), st.one_of(st.none(), st.integers(0, 40)), st.integers(1, 12),
+                          st.sets(st.integers(0, 11), min_size=1)), min_size=1, max_size=4),
+       st.one_of(st.none(), st.integers(-10, 30)), st.integers(-10, 70))
+def test_set_members_in_order(segs, start, x):
+    """A set's members listed in order (merged over its segments), and the nearest member on
+    either side of a size, are those found by testing every size."""
+    from shapeplan.core.sets import Seg
+
+    parts = [Seg(lo, None if span is None else lo + span, p, frozenset(r % p for r in rs)) for lo, span, p, rs in segs]
+    u = USet(parts)
+    members = [v for v in range(-20, 1200) if v in u]
+    lo = u.min() if start is None else start
+    want = [v for v in members if lo is not None and v >= lo][:30]
+    assert list(itertools.islice(u.values(start), 30)) == want
+    for seg in parts:
+        mine = [v for v in range(-20, 1200) if seg.contains(v)]
+        assert seg.first_at_or_after(x) == next((v for v in mine if v >= x), None)
+        assert seg.last_at_or_before(x) == next((v for v in reversed(mine) if v <= x), None)

@@ -9,9 +9,12 @@ unions of these.
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 MAX_PERIOD = 1 << 20
 
@@ -30,18 +33,35 @@ class Seg:
     def contains(self, x: int) -> bool:
         return x >= self.lo and (self.hi is None or x <= self.hi) and (x % self.period) in self.residues
 
+    @cached_property
+    def _sorted(self) -> tuple[int, ...]:
+        return tuple(sorted(self.residues))
+
+    def values(self, start: int) -> Iterator[int]:
+        """Members >= start, in increasing order."""
+        v = self.first_at_or_after(start)
+        if v is None:
+            return
+        rs, p = self._sorted, self.period
+        base, i = v - v % p, bisect.bisect_left(self._sorted, v % p)
+        while True:
+            for r in rs[i:]:
+                v = base + r
+                if self.hi is not None and v > self.hi:
+                    return
+                yield v
+            base, i = base + p, 0
+
     def first_at_or_after(self, x: int) -> int | None:
         """The smallest member >= x, or None."""
+        rs = self._sorted
+        if not rs:
+            return None
         start = max(x, self.lo)
-        base = start - start % self.period
-        best = None
-        for r in self.residues:
-            v = base + r
-            if v < start:
-                v += self.period
-            if best is None or v < best:
-                best = v
-        if best is None or (self.hi is not None and best > self.hi):
+        base, r0 = start - start % self.period, start % self.period
+        i = bisect.bisect_left(rs, r0)
+        best = base + rs[i] if i < len(rs) else base + self.period + rs[0]
+        if self.hi is not None and best > self.hi:
             return None
         return best
 
@@ -50,16 +70,14 @@ class Seg:
             x = self.hi
         if x is None:
             return None
+        rs = self._sorted
+        if not rs:
+            return None
         end = x if self.hi is None else min(x, self.hi)
-        base = end - end % self.period
-        best = None
-        for r in self.residues:
-            v = base + r
-            if v > end:
-                v -= self.period
-            if best is None or v > best:
-                best = v
-        if best is None or best < self.lo:
+        base, r0 = end - end % self.period, end % self.period
+        i = bisect.bisect_right(rs, r0)
+        best = base + rs[i - 1] if i > 0 else base - self.period + rs[-1]
+        if best < self.lo:
             return None
         return best
 
@@ -170,16 +188,15 @@ class USet:
         return max(cands) if cands else None
 
     def values(self, start: int | None = None) -> Iterator[int]:
-        """Members in increasing order (possibly infinitely many)."""
+        """Members in increasing order (possibly infinitely many): the segments' members merged."""
         x = self.min() if start is None else start
         if x is None:
             return
-        while True:
-            v = self.first_at_or_after(x)
-            if v is None:
-                return
-            yield v
-            x = v + 1
+        last = None
+        for v in heapq.merge(*(seg.values(x) for seg in self.segs)):
+            if v != last:
+                yield v
+                last = v
 
     def count(self, lo: int, hi: int) -> int:
         n = 0
