@@ -22,7 +22,7 @@ from typing import Any
 from ..core.conditions import dvd, eq
 from ..core.dims import Shape, floordiv, fmt
 from .ctx import ArgError, RuleCtx
-from .params import Converter, bool_t, choice_t, float_t, int_t, opt_t, with_schema
+from .params import Converter, bool_t, choice_t, dtype_t, float_t, int_t, opt_t, with_schema
 from .registry import Param, norm_dim, op
 
 # --------------------------------------------------------------------------- converters
@@ -222,8 +222,9 @@ def _softmax(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
 _DIM: Converter = opt_t(_INT_ANY)
 for _name in ("Softmax", "LogSoftmax", "Softmin"):
     op(_name, Param("dim", _DIM, None))(_softmax)
-for _name in ("softmax", "log_softmax", "softmin"):
-    op(_name, Param("dim", _DIM, None), torch_name=f"F.{_name}")(_softmax)
+for _name in ("softmax", "log_softmax", "softmin"):  # F.softmax(input, dim, _stacklevel, dtype)
+    op(_name, Param("dim", _DIM, None), Param("dtype", opt_t(dtype_t), None, kw_only=True),
+       torch_name=f"F.{_name}")(_softmax)
 
 
 @op("Softmax2d")

@@ -37,7 +37,7 @@ from ..core.conditions import eq, ge
 from ..core.dims import Dim, Shape, dmax, fmt, fmt_shape, norm, prod
 from .ctx import RuleCtx
 from .merge import broadcast_shapes, same, surely_positive
-from .params import bool_t, float_t, int_list_t, int_t, opt_t, schema_of, union_t, with_schema
+from .params import bool_t, dtype_t, float_t, int_list_t, int_t, opt_t, schema_of, union_t, with_schema
 from .registry import Param, norm_dim, op
 
 _INT = int_t(None)
@@ -97,9 +97,17 @@ def _needs_dim(ctx: RuleCtx, a: dict[str, Any], name: str) -> None:
                  hint="give dim: [] to reduce every dim and keep them as 1", param="dim")
 
 
+def _floating(dtype: str) -> bool:
+    return dtype.removeprefix("torch.") in ("float32", "float", "float64", "double", "float16", "half", "bfloat16",
+                                            "complex64", "cfloat", "complex128", "cdouble")
+
+
 def _reduction(name: str, *, needs_dim: bool = False, nonempty: bool = False) -> Callable[..., Shape]:
     def rule(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
         x = xs[0]
+        if "mean" in name and a.get("dtype") and not _floating(a["dtype"]):
+            ctx.fail("dtype", f"{name} computes in a floating point or complex dtype, got dtype={a['dtype']}",
+                     param="dtype")
         if needs_dim:
             _needs_dim(ctx, a, name)
         dims = reduced(ctx, x, a["dim"])
@@ -113,15 +121,16 @@ def _reduction(name: str, *, needs_dim: bool = False, nonempty: bool = False) ->
 
 _KEEPDIM = Param("keepdim", bool_t, False)
 
+_DTYPE = Param("dtype", opt_t(dtype_t), None, kw_only=True)  # the output's element type
 for _name in ("mean", "sum"):
-    op(_name, Param("dim", opt_t(_dims_t), None), _KEEPDIM)(_reduction(_name, needs_dim=True))
+    op(_name, Param("dim", opt_t(_dims_t), None), _KEEPDIM, _DTYPE)(_reduction(_name, needs_dim=True))
 for _name in ("nanmean", "nansum"):
-    op(_name, Param("dim", opt_t(_dims_t), None), _KEEPDIM)(_reduction(_name))
+    op(_name, Param("dim", opt_t(_dims_t), None), _KEEPDIM, _DTYPE)(_reduction(_name))
 for _name in ("amax", "amin"):
     op(_name, Param("dim", _dims_t, ()), _KEEPDIM)(_reduction(_name, nonempty=True))
 
 
-@op("prod", Param("dim", opt_t(_INT), None), _KEEPDIM)
+@op("prod", Param("dim", opt_t(_INT), None), _KEEPDIM, _DTYPE)
 def prod_(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """torch.prod(input, dim=None, keepdim=False): one dim (an int), or every dim."""
     _needs_dim(ctx, a, "prod")

@@ -70,6 +70,8 @@ def bind_call(spec: OpSpec, fn: Any, args: tuple[Any, ...], kwargs: dict[str, An
             if value is not None:
                 inputs.append(value)
     names = [p.name for p in spec.params if p.name not in params]
+    if len(pos) > len(names) and spec.input_names:
+        pos = _trailing_tensors(spec, pos, len(names), inputs)
     if len(pos) > len(names):
         raise Unsupported("bad-argument", f"{spec.name} takes {len(names)} arguments besides its tensors, "
                                           f"got {len(pos)}")
@@ -109,6 +111,20 @@ def _take(spec: OpSpec, pname: str, value: Any, default: Any, inputs: list[Tenso
     if pname in HARMLESS or value is None or (default is not inspect.Parameter.empty and _equal(value, default)):
         return
     raise Unsupported("unsupported-argument", f"{spec.name}: argument {pname}={value!r} has no rule")
+
+
+def _trailing_tensors(spec: OpSpec, pos: list[Any], n_params: int, inputs: list[TensorValue]) -> list[Any]:
+    """torch.diff(x, 1, -1, prepend, append): optional tensors after the parameters, by
+    position (the ones given, in order; an absent one before a given one is not modelled)."""
+    rest = pos[n_params:]
+    tensors = [t for t in rest if t is not None]
+    if not all(isinstance(t, TensorValue) for t in tensors):
+        return pos
+    if None in rest and any(t is not None for t in rest[rest.index(None):]):
+        raise Unsupported("unsupported-argument", f"{spec.name} with an optional tensor passed as None before "
+                                                  "another: shapeplan passes optional tensors by position")
+    inputs.extend(tensors)
+    return pos[:n_params]
 
 
 def _equal(a: Any, b: Any) -> bool:
