@@ -128,8 +128,9 @@ def _run_command(item: Item, cwd: Path) -> tuple[int, str]:
     if argv[:3] == ["python", "-m", "pytest"]:
         cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:shapeplan", "-p", "shapeplan.testing",
                "-o", f"filterwarnings={DEPENDENCY_WARNINGS}", *argv[3:]]
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "80"}
-        env.pop("PYTEST_ADDOPTS", None)
+        # the reader's shell: none of this run's pytest settings (PYTEST_ADDOPTS, an xdist worker's)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+        env.update({"PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "80"})
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120, env=env)
         return proc.returncode, proc.stdout + proc.stderr
     raise ValueError(f"docs/guide.md:{item.line}: the guide runs only `shapeplan ...` and `python -m pytest ...`, "

@@ -156,6 +156,8 @@ for _d in (1, 2, 3):
     WINDOW_RULES[f"ConvTranspose{_d}d"] = _conv_transpose(_d)
     for _m in ("MaxPool", "max_pool"):
         WINDOW_RULES[f"{_m}{_d}d"] = _pool(_d, "max")
+    WINDOW_RULES[f"max_pool{_d}d_with_indices"] = _pool(_d, "max")
+    WINDOW_RULES[f"adaptive_max_pool{_d}d_with_indices"] = _adaptive(_d)
     for _m in ("AvgPool", "avg_pool"):
         WINDOW_RULES[f"{_m}{_d}d"] = _pool(_d, "avg")
     for _m in ("LPPool", "lp_pool"):
