@@ -187,6 +187,8 @@ def _table(rng: random.Random) -> dict[str, Callable[[], Sample | None]]:
         t[f"ConstantPad{n}d"] = lambda dims=dims: ([dims()], {"padding": 1, "value": 0.5})
     for name in ("add", "sub", "mul", "div", "maximum", "minimum"):
         t[name] = lambda name=name: _binary(r, name)
+    for name, key in (("clamp_min", "min"), ("clamp_max", "max")):  # a number, or a tensor bound that broadcasts
+        t[name] = lambda key=key: r.choice([([_any(r)], {key: 0.0}), _binary(r, "maximum")])
     for name, ranks in (("dropout", (1, 2, 3)), ("dropout1d", (1,)), ("dropout2d", (2,)), ("dropout3d", (2, 3)),
                         ("alpha_dropout", (1, 2)), ("feature_alpha_dropout", (2,))):
         t[name] = lambda ranks=ranks: _by_dims(r, lambda s: ([s], {"p": r.choice([0.0, 0.5, 1.0]),

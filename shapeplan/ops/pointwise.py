@@ -54,13 +54,18 @@ _UNARY = ("ReLU", "Sigmoid", "Hardsigmoid", "Tanh", "SiLU", "Mish", "Hardswish",
           "ELU", "CELU", "SELU", "GELU", "Hardshrink", "LeakyReLU", "Softplus", "Softshrink", "relu",
           "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "sigmoid", "tanh", "hardsigmoid",
           "hardswish", "softplus", "hardshrink", "softshrink", "sqrt", "rsqrt", "exp", "log", "abs",
-          "neg", "square", "reciprocal", "sign", "floor", "ceil", "erf", "round", "clamp", "clip", "clamp_min",
-          "clamp_max")
+          "neg", "square", "reciprocal", "sign", "floor", "ceil", "erf", "round")
 _UNARY_MATH = ("acos", "acosh", "asin", "asinh", "atan", "atanh", "cos", "cosh", "sin", "sinh", "tan", "deg2rad",
                "rad2deg", "digamma", "lgamma", "erfc", "erfinv", "exp2", "expm1", "log10", "log1p", "log2", "logit",
                "frac", "trunc", "i0", "sgn", "sinc", "bitwise_not")
 for _name in (*_UNARY, *_UNARY_MATH):
     layout_of(_name)(_unary)
+
+
+@layout_of("clamp", "clip", "clamp_min", "clamp_max")
+def _clamp(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    """Number bounds: a unary op; tensor bounds: TensorIterator over the input and the bounds."""
+    return _unary(ctx, ins, a, out) if len(ins) == 1 else iterate(out, ins)
 
 
 def _bool(fn: LayoutFn) -> LayoutFn:

@@ -25,6 +25,7 @@ methods (sqrt, exp, clamp, pow, clone, float, type_as, ...).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..core.conditions import eq, ge
@@ -324,8 +325,23 @@ def clamp(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     return xs[0]
 
 
-op("clamp_min", Param("min", _NUMBER))(_same_shape)
-op("clamp_max", Param("max", _NUMBER))(_same_shape)
+def _one_bound(key: str) -> Callable[[RuleCtx, list[Shape], dict[str, Any]], Shape]:
+    def rule(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
+        if len(xs) == 2:
+            if a[key] is not None:
+                ctx.fail("args", f"got a tensor {key} in `from` and a number {key}; give one of them", param=key)
+            return broadcast_shapes(ctx, xs)
+        if a[key] is None:
+            ctx.fail("args", f"needs {key}: a number, or a tensor that broadcasts with the input", param=key)
+        return xs[0]
+
+    rule.__doc__ = f"torch.clamp_{key}(input, {key}): (*) -> (*); a tensor {key} broadcasts with the input."
+    return rule
+
+
+for _key in ("min", "max"):
+    op(f"clamp_{_key}", Param(_key, opt_t(_NUMBER), None), n_inputs=(1, 2), input_names=("input", _key))(
+        _one_bound(_key))
 
 
 @op("pow", Param("exponent", opt_t(_NUMBER), None), n_inputs=(1, 2))
