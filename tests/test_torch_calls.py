@@ -210,3 +210,27 @@ def test_minus_one_over_a_size_is_a_case_per_divisor() -> None:
     assert rep.domain.contains(N=1, H=8 * 12) and not rep.domain.contains(N=1, H=8 * 5)
     assert rep.domain.contains(N=1, H=8 * 48 + 7) and not rep.domain.contains(N=1, H=8 * 49)
     assert list(rep.at(N=1, H=8 * 16 + 3).values())[-1] == (1, 3, 16)
+
+
+class Pairs(nn.Module):
+    """The second item of a pair, used: max's indices, sort's, var_mean's mean (each its own
+    layer, made only where forward uses it); topk's indices (the values' layer stands in)."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        v, i = x.max(1)
+        _, j = torch.sort(x, 2, descending=True)
+        _, mean = torch.var_mean(x, 1, keepdim=True)
+        top = torch.topk(x, 1, dim=2)
+        unused_values, unused_indices = x.min(2)
+        return v + i.float(), j, mean, top.indices, top.values
+
+
+def test_pairs_second_items() -> None:
+    rep = agree_with_torch(Pairs(), ("N", 3, "H"), grid(range(1, 5), names=("H",), n=2))
+    net = shapeplan.from_torch(Pairs(), ("N", 3, "H"))
+    ops = [layer.op for layer in net.layers]
+    assert ops.count("argmax") == 1 and ops.count("argsort") == 1 and "argmin" not in ops  # made where used
+    model, x = shapeplan.build(net), torch.rand(2, 3, 5)
+    for mine, theirs in zip(model(x), Pairs()(x)[:3]):  # topk's indices: emitted as its values' layer
+        assert torch.allclose(mine.float(), theirs.float()), (mine, theirs)
+    assert len(rep.outputs) == 5

@@ -44,6 +44,7 @@ from .tables import (
 )
 from .values import (
     SIZE_OPS,
+    Deferred,
     Extreme,
     Opaque,
     Pieces,
@@ -256,7 +257,9 @@ class Interpreter(ItemsMixin):
         dim = rest.pop(0) if rest else kwargs.get("dim")
         keepdim = rest.pop(0) if rest else kwargs.get("keepdim", False)
         values = self.add_layer(self.scoped(node, "a" + op), "a" + op, [x], {"dim": dim, "keepdim": keepdim})
-        return Extreme(values, f"torch.{op}(x, dim)", second=values)
+        indices = Deferred(lambda: self.add_layer(self.scoped(node, "arg" + op), "arg" + op, [x],
+                                                  {"dim": dim, "keepdim": keepdim}))
+        return Extreme(values, f"torch.{op}(x, dim)", second=indices)
 
     def call_function(self, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         fn = node.target
@@ -323,7 +326,25 @@ class Interpreter(ItemsMixin):
         glob = self.global_pool(spec.name, inputs, params)
         if glob is not None:
             return self.add_layer(self.scoped(node, glob), glob, inputs, {"output_size": 1})
-        return _tuple_result(spec, self.add_layer(self.scoped(node, spec.name), spec.name, inputs, params))
+        out = self.add_layer(self.scoped(node, spec.name), spec.name, inputs, params)
+        return _tuple_result(spec, out, self.second_item(node, spec, inputs, params))
+
+    def second_item(self, node: Any, spec: Any, inputs: list[TensorValue], params: dict[str, Any]) -> Deferred | None:
+        """The other item of a pair, as its own op where torch has one (sort's indices are
+        argsort's, var_mean's mean is mean's), made only if forward uses it."""
+        x = inputs[0] if inputs else None
+        if spec.name == "sort" and x is not None:
+            kw: dict[str, Any] = {k: params[k] for k in ("dim", "descending") if k in params}
+            if params.get("stable") is not None:
+                kw["stable"] = params["stable"]
+            return Deferred(lambda: self.add_layer(self.scoped(node, "argsort"), "argsort", [x], kw))
+        if spec.name in ("var_mean", "std_mean") and x is not None:
+            dim = params.get("dim")
+            if dim is None or isinstance(dim, bool):
+                dim = list(range(len(self.shape(x))))
+            means: dict[str, Any] = {"dim": dim, "keepdim": params.get("keepdim", False)}
+            return Deferred(lambda: self.add_layer(self.scoped(node, "mean"), "mean", [x], means))
+        return None
 
     def global_pool(self, op: str, inputs: list[TensorValue], params: dict[str, Any]) -> str | None:
         """``F.avg_pool2d(x, x.size()[2:])`` (CBAM, older ResNets): a window as large as the
@@ -372,12 +393,15 @@ def _with_indices(op: str, ctor: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return (f"adaptive_max_pool{m[2]}d_with_indices" if m[1] else f"max_pool{m[2]}d_with_indices"), ctor
 
 
-def _tuple_result(spec: Any, value: TensorValue) -> Any:
+def _tuple_result(spec: Any, value: TensorValue, second: Deferred | None = None) -> Any:
     """An op whose torch result is a tuple ((values, indices), (attn_output, attn_weights)):
-    the item shapeplan follows, and the rest opaque (``x, _ = attn(x, x, x)`` unpacks)."""
+    the item shapeplan follows, and the other: ``second`` where given, else for a pair of one
+    shape (topk, max_pool*_with_indices) the same layer stands for it, else opaque (``x, _ =
+    attn(x, x, x)`` unpacks)."""
     if spec.output_index is None:
         return value
-    return Extreme(value, f"{spec.torch_name or spec.name}(...)", second=value if spec.paired else None)
+    other = second if second is not None else value if spec.paired else None
+    return Extreme(value, f"{spec.torch_name or spec.name}(...)", second=other)
 
 
 def _module_call_tensors(op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[TensorValue],

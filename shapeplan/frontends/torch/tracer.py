@@ -35,7 +35,7 @@ from ...ops import REGISTRY
 from .interpreter import Interpreter
 from .locate import caller_location, node_location
 from .modules import is_leaf_module
-from .values import Extreme, Opaque, Pieces, SizeTest, TensorValue, Unsupported, is_symbolic, leaves
+from .values import Deferred, Extreme, Opaque, Pieces, SizeTest, TensorValue, Unsupported, is_symbolic, leaves
 
 
 class _ValuesIndices(NamedTuple):
@@ -52,9 +52,16 @@ class Stop(Exception):
 class TensorProxy(fx.Proxy):
     """A tensor of the traced forward: a layer's output, with its symbolic shape."""
 
-    def __init__(self, node: fx.Node, tracer: LiveTracer, value: TensorValue | Opaque) -> None:
+    def __init__(self, node: fx.Node, tracer: LiveTracer, value: TensorValue | Opaque | Deferred) -> None:
         super().__init__(node, tracer)
-        self.sp_value = value
+        self._sp_value = value
+
+    @property
+    def sp_value(self) -> TensorValue | Opaque:
+        """The layer (or opaque value) this proxy stands for; a deferred one is made now."""
+        if isinstance(self._sp_value, Deferred):
+            self._sp_value = self._sp_value.get()
+        return self._sp_value
 
     def __getattr__(self, k: str) -> Any:
         tracer: LiveTracer = self.tracer  # type: ignore[assignment]
@@ -236,7 +243,7 @@ class LiveTracer(fx.Tracer):
         return capture, args
 
     def wrap(self, node: fx.Node, value: Any) -> Any:
-        if isinstance(value, (TensorValue, Opaque)):
+        if isinstance(value, (TensorValue, Opaque, Deferred)):
             return TensorProxy(node, self, value)
         if isinstance(value, SizeTest) or is_symbolic(value):
             return SizeProxy(node, self, value)

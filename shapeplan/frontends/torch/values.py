@@ -41,6 +41,20 @@ class Pieces:
     base: str
 
 
+class Deferred:
+    """A tensor whose layer is made only where forward uses it: the indices of ``x.max(1)``
+    (an argmax layer), of ``sort`` (argsort), the mean of ``var_mean``."""
+
+    def __init__(self, make: Callable[[], TensorValue]) -> None:
+        self.make = make
+        self.value: TensorValue | None = None
+
+    def get(self) -> TensorValue:
+        if self.value is None:
+            self.value = self.make()
+        return self.value
+
+
 @dataclass(frozen=True)
 class Extreme:
     """A call that returns a pair: torch.max/min(x, dim), sort, topk: (values, indices);
@@ -49,7 +63,7 @@ class Extreme:
 
     values: TensorValue
     what: str
-    second: TensorValue | None = None
+    second: TensorValue | Deferred | None = None
 
 
 @dataclass(frozen=True)
