@@ -145,7 +145,30 @@ def case_notes(main: Case, others: list[Case], base: Region) -> list[Diagnostic]
             out.append(_other_path(main, c, where))
         else:
             out.extend(_changed_shapes(main, c, where))
-    return out
+    return _grouped(out)
+
+
+NOTES_PER_CAUSE = 2
+
+
+def _grouped(notes: list[Diagnostic]) -> list[Diagnostic]:
+    """At most NOTES_PER_CAUSE notes for one layer and code (one cause met in many cases, as a
+    fusion's broadcast at each combination of sizes), then one that counts the rest
+    (``Report.cases`` has them all)."""
+    kept: list[Diagnostic] = []
+    seen: dict[tuple[str | None, str], int] = {}
+    for d in notes:
+        key = (d.layer, d.code)
+        seen[key] = seen.get(key, 0) + 1
+        if d.layer is None or seen[key] <= NOTES_PER_CAUSE:
+            kept.append(d)
+    for (layer, code), n in seen.items():
+        if layer is not None and n > NOTES_PER_CAUSE:
+            first = next(d for d in notes if d.layer == layer and d.code == code)
+            kept.append(Diagnostic(first.severity, code, f"{layer}: and {n - NOTES_PER_CAUSE} more cases like these "
+                                                         "at other sizes", layer=layer, location=first.location,
+                                   hint="Report.cases lists every case with its sizes and shapes"))
+    return kept
 
 
 def _invalid_case(c: Case, where: str) -> list[Diagnostic]:
