@@ -33,6 +33,7 @@ from ..yaml.document import valid_layer_name
 from .binding import bind_call
 from .items import ItemsMixin
 from .modules import module_kwargs
+from .pairs import extreme, second_item, tuple_result, with_indices
 from .sources import constructor_location
 from .tables import (
     MODULE_CALL_HARMLESS,
@@ -44,7 +45,6 @@ from .tables import (
 )
 from .values import (
     SIZE_OPS,
-    Deferred,
     Extreme,
     Opaque,
     Pieces,
@@ -218,7 +218,7 @@ class Interpreter(ItemsMixin):
             raise Unsupported("unsupported-module",
                               f"no shape rule for module {node.target!r} "
                               f"({type(sub).__module__}.{type(sub).__qualname__})", e.hint) from None
-        op, ctor = _with_indices(op, ctor)
+        op, ctor = with_indices(op, ctor)
         tensors, rest = _module_call_tensors(op, args, kwargs)
         if rest:
             raise Unsupported("unsupported-call", f"module {node.target!r} ({op}) is called with arguments "
@@ -235,7 +235,7 @@ class Interpreter(ItemsMixin):
         out = self.add_layer(node.target, op, tensors, ctor, locs)
         if op == "MultiheadAttention" and kwargs.get("need_weights") is False:
             return (out, None)  # torch returns no weights
-        return _tuple_result(spec, out)
+        return tuple_result(spec, out)
 
     def call_method(self, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         name: str = node.target
@@ -253,13 +253,7 @@ class Interpreter(ItemsMixin):
         return self.apply(node, REGISTRY[op], None, args, kwargs)
 
     def extreme(self, node: Any, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Extreme:
-        x, rest = args[0], list(args[1:])
-        dim = rest.pop(0) if rest else kwargs.get("dim")
-        keepdim = rest.pop(0) if rest else kwargs.get("keepdim", False)
-        values = self.add_layer(self.scoped(node, "a" + op), "a" + op, [x], {"dim": dim, "keepdim": keepdim})
-        indices = Deferred(lambda: self.add_layer(self.scoped(node, "arg" + op), "arg" + op, [x],
-                                                  {"dim": dim, "keepdim": keepdim}))
-        return Extreme(values, f"torch.{op}(x, dim)", second=indices)
+        return extreme(self, node, op, args, kwargs)
 
     def call_function(self, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         fn = node.target
@@ -327,24 +321,7 @@ class Interpreter(ItemsMixin):
         if glob is not None:
             return self.add_layer(self.scoped(node, glob), glob, inputs, {"output_size": 1})
         out = self.add_layer(self.scoped(node, spec.name), spec.name, inputs, params)
-        return _tuple_result(spec, out, self.second_item(node, spec, inputs, params))
-
-    def second_item(self, node: Any, spec: Any, inputs: list[TensorValue], params: dict[str, Any]) -> Deferred | None:
-        """The other item of a pair, as its own op where torch has one (sort's indices are
-        argsort's, var_mean's mean is mean's), made only if forward uses it."""
-        x = inputs[0] if inputs else None
-        if spec.name == "sort" and x is not None:
-            kw: dict[str, Any] = {k: params[k] for k in ("dim", "descending") if k in params}
-            if params.get("stable") is not None:
-                kw["stable"] = params["stable"]
-            return Deferred(lambda: self.add_layer(self.scoped(node, "argsort"), "argsort", [x], kw))
-        if spec.name in ("var_mean", "std_mean") and x is not None:
-            dim = params.get("dim")
-            if dim is None or isinstance(dim, bool):
-                dim = list(range(len(self.shape(x))))
-            means: dict[str, Any] = {"dim": dim, "keepdim": params.get("keepdim", False)}
-            return Deferred(lambda: self.add_layer(self.scoped(node, "mean"), "mean", [x], means))
-        return None
+        return tuple_result(spec, out, second_item(self, node, spec, inputs, params))
 
     def global_pool(self, op: str, inputs: list[TensorValue], params: dict[str, Any]) -> str | None:
         """``F.avg_pool2d(x, x.size()[2:])`` (CBAM, older ResNets): a window as large as the
@@ -382,26 +359,6 @@ def _hashable(fn: Any) -> bool:
 
 
 __all__ = ["Interpreter", "sanitize", "is_size"]
-
-
-def _with_indices(op: str, ctor: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """nn.MaxPool2d(..., return_indices=True) returns (values, indices): the functional op
-    that returns them (F.max_pool2d_with_indices), with the module's arguments."""
-    m = re.fullmatch(r"(Adaptive)?MaxPool([123])d", op)
-    if m is None or not ctor.get("return_indices"):
-        return op, ctor
-    return (f"adaptive_max_pool{m[2]}d_with_indices" if m[1] else f"max_pool{m[2]}d_with_indices"), ctor
-
-
-def _tuple_result(spec: Any, value: TensorValue, second: Deferred | None = None) -> Any:
-    """An op whose torch result is a tuple ((values, indices), (attn_output, attn_weights)):
-    the item shapeplan follows, and the other: ``second`` where given, else for a pair of one
-    shape (topk, max_pool*_with_indices) the same layer stands for it, else opaque (``x, _ =
-    attn(x, x, x)`` unpacks)."""
-    if spec.output_index is None:
-        return value
-    other = second if second is not None else value if spec.paired else None
-    return Extreme(value, f"{spec.torch_name or spec.name}(...)", second=other)
 
 
 def _module_call_tensors(op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[list[TensorValue],
