@@ -174,12 +174,18 @@ def _table(rng: random.Random) -> dict[str, Callable[[], Sample | None]]:
                                                             "kernel_size": r.choice([1, 2])})
         t[f"BatchNorm{n}d"] = lambda dims=dims: ([dims()], {"num_features": "auto"})
         t[f"InstanceNorm{n}d"] = lambda dims=dims: ([dims()], {"num_features": "auto"})
-        for pool in ("MaxPool", "max_pool", "AvgPool", "avg_pool"):
+        for pool in ("AvgPool", "avg_pool"):
             t[f"{pool}{n}d"] = lambda dims=dims: ([dims()], {"kernel_size": r.choice([1, 2])})
+        for pool in ("MaxPool", "max_pool"):  # return_indices: torch's kernel with indices, the values compared
+            t[f"{pool}{n}d"] = lambda dims=dims: ([dims()], {"kernel_size": r.choice([1, 2]),
+                                                             "return_indices": r.random() < 0.5})
         for pool in ("LPPool", "lp_pool"):
             t[f"{pool}{n}d"] = lambda dims=dims: ([dims()], {"norm_type": r.choice([2.0, 1.0]), "kernel_size": 1})
-        for pool in ("AdaptiveAvgPool", "adaptive_avg_pool", "AdaptiveMaxPool", "adaptive_max_pool"):
+        for pool in ("AdaptiveAvgPool", "adaptive_avg_pool"):
             t[f"{pool}{n}d"] = lambda dims=dims: ([dims()], {"output_size": r.choice([1, 2])})
+        for pool in ("AdaptiveMaxPool", "adaptive_max_pool"):
+            t[f"{pool}{n}d"] = lambda dims=dims: ([dims()], {"output_size": r.choice([1, 2]),
+                                                             "return_indices": r.random() < 0.5})
         t[f"max_pool{n}d_with_indices"] = lambda dims=dims: ([dims()], {"kernel_size": r.choice([1, 2])})
         t[f"adaptive_max_pool{n}d_with_indices"] = lambda dims=dims: ([dims()], {"output_size": r.choice([1, 2])})
         for pad in ("ZeroPad", "ReflectionPad", "ReplicationPad", "CircularPad"):

@@ -270,3 +270,71 @@ def _brief(v: Any) -> str:
     if isinstance(v, dict):
         return "{" + ", ".join(f"{k}={_brief(x)}" for k, x in v.items()) + "}"
     return repr(v)[:40]
+
+
+# --------------------------------------------------------------------------- the same samples as net.yaml
+
+
+def _yaml_value(v: Any) -> Any:
+    if isinstance(v, (list, tuple)):
+        return [_yaml_value(x) for x in v]
+    return v
+
+
+_PLAIN = (int, float, bool, str, list, tuple, type(None))
+
+
+def compare_op_samples_yaml(info: Any, limit: int | None = None) -> Outcome:
+    """The samples whose only tensor is the input, written as a one-layer net.yaml (the op's
+    registry name, ``args`` and keywords as the sample gives them), checked with ``load`` /
+    ``check`` and compared with torch's CPU call (the first tensor where it returns a tuple)."""
+    out = Outcome()
+    op = function_table().get(info.op)
+    if op is None:
+        return out
+    for i, (s, kind) in enumerate(_samples(info)):
+        if limit is not None and i >= limit:
+            break
+        plain = list(s.args) + list(s.kwargs.values())
+        if not isinstance(s.input, torch.Tensor) or s.input.dtype != DTYPE or \
+                not all(isinstance(v, _PLAIN) and not _has_tensor(v) for v in plain):
+            continue
+        layer = {"op": op, **({"args": _yaml_value(list(s.args))} if s.args else {}),
+                 **{k: _yaml_value(v) for k, v in s.kwargs.items()}}
+        what = f"{info.name} {kind} as net.yaml {layer} on {tuple(s.input.shape)}"
+        theirs = _first_shape(info.op, s)
+        if theirs == "other":
+            continue
+        try:
+            rep = shapeplan.check(shapeplan.load({"input": list(s.input.shape), "layers": [layer]}))
+        except ShapeplanError as e:
+            if theirs == "refused":
+                out.compared, out.agreed = out.compared + 1, out.agreed + 1  # refused to load, as torch refuses
+            else:
+                out.unsupported_because(str(e).split(": ", 1)[-1][:120])
+            continue
+        out.compared += 1
+        mine = [tuple(int(d) for d in rep.outputs[0])] if rep.domain.contains() else "refused"
+        if mine == theirs:
+            out.agreed += 1
+        else:
+            why = next((d.message for d in rep.diagnostics if d.severity == "error"), "")
+            out.disagreements.append(f"{what}: shapeplan {mine}, torch {theirs} {why[:200]}")
+    return out
+
+
+def _has_tensor(v: Any) -> bool:
+    return isinstance(v, torch.Tensor) or (isinstance(v, (list, tuple)) and any(_has_tensor(x) for x in v))
+
+
+def _first_shape(fn: Callable[..., Any], s: Any) -> list[tuple[int, ...]] | str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with torch.no_grad():
+                y = fn(s.input, *s.args, **s.kwargs)
+        except Exception:  # noqa: BLE001 - torch raises many kinds
+            return "refused"
+    if isinstance(y, tuple) and y and isinstance(y[0], torch.Tensor):
+        y = y[0]
+    return [tuple(y.shape)] if isinstance(y, torch.Tensor) else "other"

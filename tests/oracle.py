@@ -127,7 +127,7 @@ def torch_call_source(op: str, n_inputs: int, args: Sequence[Any] = (),
     bound = bind(spec, args, kwargs or {})
     names = [f"x{i}" for i in range(n_inputs)]
     if spec.kind == "module":  # eval mode: the SPEC's meaning of "valid"
-        return module_call_source(spec, call_source(spec, names, bound) + ".eval()", names)
+        return module_call_source(spec, call_source(spec, names, bound) + ".eval()", names, bound)
     return call_source(spec, names, bound)
 
 

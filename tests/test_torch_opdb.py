@@ -1,4 +1,4 @@
-"""torch's own test inputs through shapeplan's front door (tests/opdb.py): every sample input
+"""torch's own test inputs through shapeplan's front door and as net.yaml (tests/opdb.py): every sample input
 and error input of torch's OpInfo database for the functions shapeplan knows, and every
 module input of its module database, made into a model, imported, checked and compared with
 torch's CPU forward.  Every difference is a failure: an answer looser or stricter than torch,
@@ -18,7 +18,13 @@ import pytest
 
 pytest.importorskip("expecttest")  # torch's test databases import it
 
-from opdb import compare_module_samples, compare_op_samples, module_infos, op_infos  # noqa: E402
+from opdb import (  # noqa: E402
+    compare_module_samples,
+    compare_op_samples,
+    compare_op_samples_yaml,
+    module_infos,
+    op_infos,
+)
 
 OPS = op_infos()
 MODULES = module_infos()
@@ -51,6 +57,13 @@ def test_op_samples_agree_with_torch(info: object) -> None:
 @pytest.mark.parametrize("info", [s[0] for s in SYMBOLIC], ids=[s[1] for s in SYMBOLIC])
 def test_op_samples_agree_with_torch_symbolically(info: object) -> None:
     out = compare_op_samples(info, symbolic=True, limit=20)
+    assert not out.disagreements, "\n".join(out.disagreements[:5])
+
+
+@pytest.mark.parametrize("info", OPS, ids=OP_IDS)
+def test_op_samples_as_net_yaml_agree_with_torch(info: object) -> None:
+    """The same samples as a user writes them in net.yaml (one layer, the sample's args and keywords)."""
+    out = compare_op_samples_yaml(info)
     assert not out.disagreements, "\n".join(out.disagreements[:5])
 
 

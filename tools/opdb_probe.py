@@ -2,7 +2,7 @@
 OpInfo database (``op_db``) and module database (``module_db``), each as a model whose forward
 makes the call, imported with ``from_torch`` and checked; compared with torch's CPU answer.
 
-    python tools/opdb_probe.py [--ops NAME,...] [--symbolic] [--limit N] [-v]
+    python tools/opdb_probe.py [--ops NAME,...] [--symbolic | --modules | --yaml] [-v] [--reasons]
 
 Prints, per op, the samples compared, agreed, disagreed and the ones shapeplan cannot
 follow (no rule, an argument it does not model); every disagreement with its call.
@@ -17,7 +17,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from opdb import compare_module_samples, compare_op_samples, module_infos, op_infos  # noqa: E402
+from opdb import (  # noqa: E402
+    compare_module_samples,
+    compare_op_samples,
+    compare_op_samples_yaml,
+    module_infos,
+    op_infos,
+)
 
 
 def main() -> int:
@@ -25,6 +31,7 @@ def main() -> int:
     ap.add_argument("--ops", default="", help="only these OpInfo / module names (comma separated)")
     ap.add_argument("--symbolic", action="store_true", help="sizes as symbols (checked at the sample's sizes)")
     ap.add_argument("--modules", action="store_true", help="module_db instead of op_db")
+    ap.add_argument("--yaml", action="store_true", help="the samples as one-layer net.yaml files (load / check)")
     ap.add_argument("-v", action="store_true", help="print every disagreement")
     ap.add_argument("--reasons", action="store_true", help="why samples were unsupported, most frequent first")
     args = ap.parse_args()
@@ -36,8 +43,11 @@ def main() -> int:
         name = info.name if not args.modules else info.module_cls.__name__
         if only and name not in only:
             continue
-        run = compare_module_samples if args.modules else compare_op_samples
-        out = run(info, symbolic=args.symbolic)
+        if args.yaml:
+            out = compare_op_samples_yaml(info)
+        else:
+            run = compare_module_samples if args.modules else compare_op_samples
+            out = run(info, symbolic=args.symbolic)
         for k in totals:
             totals[k] += getattr(out, k)
         if out.compared or out.disagreements:

@@ -233,7 +233,7 @@ def _write_layer(body: _Body, name: str, res: LayerResult, ins: list[str], out_v
         attr = body.attrs.name(name)
         src, note = _module_source(body, res, ins, args)
         body.init_lines.append(f"self.{attr} = {src}{note}")
-        body.fwd_lines.append(f"{out_var} = {module_call_source(spec, 'self.' + attr, ins)}{comment}")
+        body.fwd_lines.append(f"{out_var} = {module_call_source(spec, 'self.' + attr, ins, args)}{comment}")
     else:
         for p in spec.params:
             if _symbolic(res.args.get(p.name)):

@@ -50,17 +50,24 @@ def call_source(spec: OpSpec, inputs: Sequence[str], args: Mapping[str, Any], se
     if "item" in args and spec.param("item") is not None:  # one tensor of the tuple torch returns
         kw = [(n, v) for n, v in kw if n != "item"]
         return f"{_function_source(spec, inputs, args, kw)}[{args['item']}]"
-    return _function_source(spec, inputs, args, kw) + _index(spec)
+    return _function_source(spec, inputs, args, kw) + _index(spec, args)
 
 
-def module_call_source(spec: OpSpec, module: str, inputs: Sequence[str]) -> str:
+def module_call_source(spec: OpSpec, module: str, inputs: Sequence[str], args: Mapping[str, Any] | None = None) -> str:
     """The Python expression that calls a constructed module op on its inputs (indexed when
     torch returns a tuple, as nn.MultiheadAttention does)."""
-    return f"{module}({', '.join(inputs)})" + _index(spec)
+    return f"{module}({', '.join(inputs)})" + _index(spec, args)
 
 
-def _index(spec: OpSpec) -> str:
-    return "" if spec.output_index is None else f"[{spec.output_index}]"
+def _index(spec: OpSpec, args: Mapping[str, Any] | None = None) -> str:
+    """``[i]`` where torch returns a tuple and the op's output is its item i: always for some
+    ops, for others by an argument (``return_indices=True``, ``torch.max(x, dim)``)."""
+    if spec.output_index is not None:
+        return f"[{spec.output_index}]"
+    a = args or {}
+    if a.get("return_indices") is True or (spec.name in ("max", "min") and a.get("dim") is not None):
+        return "[0]"
+    return ""
 
 
 def _function_source(spec: OpSpec, inputs: Sequence[str], args: Mapping[str, Any],

@@ -112,6 +112,13 @@ def _pool1d(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> L
     return pool1d(ins[0], out)
 
 
+@layout_of("MaxPool1d", "max_pool1d")
+def _max_pool1d(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
+    """A new contiguous tensor; with ``return_indices`` torch takes the kernel with indices, a
+    2-D pool of ``x.unsqueeze(-2)``."""
+    return pool1d(ins[0], out) if a.get("return_indices") else Layout.contiguous(out, ins[0].dtype)
+
+
 @layout_of("AdaptiveAvgPool3d", "adaptive_avg_pool3d")
 def _adaptive_avg3d(ctx: RuleCtx, ins: list[Layout], a: dict[str, Any], out: Shape) -> Layout:
     size = a["output_size"]

@@ -215,15 +215,6 @@ def _sliding(ctx: RuleCtx, x: Shape, n: int, k: Sequence[int], s: Sequence[int],
     return (*x[:-n], *out)
 
 
-def _no_indices(ctx: RuleCtx, a: dict[str, Any]) -> None:
-    if a.get("return_indices"):
-        ctx.fail(
-            "unsupported",
-            "return_indices=True makes torch return a tuple (values, indices); a shapeplan layer has one output",
-            hint="remove return_indices (or set it to false)", param="return_indices",
-        )
-
-
 def _stride(a: dict[str, Any]) -> tuple[int, ...]:
     s: tuple[int, ...] = a["stride"] if a["stride"] is not None else a["kernel_size"]
     return s
@@ -268,10 +259,8 @@ def _lp_params(n: int) -> tuple[Param, ...]:
     )
 
 
-def _max_rule(n: int, indices: bool = False) -> Callable[[RuleCtx, list[Shape], dict[str, Any]], Shape]:
+def _max_rule(n: int) -> Callable[[RuleCtx, list[Shape], dict[str, Any]], Shape]:
     def rule(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
-        if not indices:
-            _no_indices(ctx, a)
         return _sliding(ctx, xs[0], n, a["kernel_size"], _stride(a), a["padding"], a["dilation"], a["ceil_mode"],
                         full_kernel=False)
 
@@ -308,11 +297,9 @@ def _lp_rule(n: int) -> Callable[[RuleCtx, list[Shape], dict[str, Any]], Shape]:
 # --------------------------------------------------------------------------- adaptive pools
 
 
-def _adaptive_rule(n: int, kind: str, indices: bool = False) -> Callable[[RuleCtx, list[Shape], dict[str, Any]], Shape]:
+def _adaptive_rule(n: int, kind: str) -> Callable[[RuleCtx, list[Shape], dict[str, Any]], Shape]:
     def rule(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
         x = xs[0]
-        if not indices:
-            _no_indices(ctx, a)
         _layout(ctx, x, n)
         spatial = x[-n:]
         out: list[Dim] = []
@@ -382,7 +369,7 @@ for _n in (1, 2, 3):
            torch_name=f"F.adaptive_{_kind}_pool{_n}d")(_adaptive_rule(_n, _kind))
     # F.max_pool*d(..., return_indices=True) calls these: (values, indices) of one shape
     op(f"max_pool{_n}d_with_indices", *_max_params(_n, functional=True), torch_name=f"F.max_pool{_n}d_with_indices",
-       output_index=0, paired=True)(_max_rule(_n, indices=True))
+       output_index=0, paired=True)(_max_rule(_n))
     op(f"adaptive_max_pool{_n}d_with_indices", *_adaptive_params(_n, "max"),
        torch_name=f"F.adaptive_max_pool{_n}d_with_indices", output_index=0, paired=True)(
-        _adaptive_rule(_n, "max", indices=True))
+        _adaptive_rule(_n, "max"))

@@ -182,17 +182,27 @@ for _name in ("std", "var"):
 def _extreme(name: str) -> Callable[..., Shape]:
     def rule(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
         if len(xs) == 2:
+            if a["dim"] is not None or a["keepdim"]:
+                ctx.fail("args", f"torch.{name}(input, other) takes no dim or keepdim", param="dim")
             return broadcast_shapes(ctx, xs)
         x = xs[0]
-        _require_nonempty(ctx, x, list(range(len(x))), name)
-        return ()
+        if a["dim"] is None:
+            if a["keepdim"]:
+                _needs_dim(ctx, a, name)
+            _require_nonempty(ctx, x, list(range(len(x))), name)
+            return ()
+        dims = reduced(ctx, x, a["dim"])
+        _require_nonempty(ctx, x, dims, name)
+        return reduce_shape(x, dims, a["keepdim"])
 
-    rule.__doc__ = f"torch.{name}(input) -> a 0-d tensor; torch.{name}(input, other): elementwise, broadcast."
+    rule.__doc__ = (f"torch.{name}(input) -> a 0-d tensor; torch.{name}(input, dim, keepdim=False) -> the values "
+                    f"(emitted code takes [0] of torch's (values, indices)); torch.{name}(input, other): elementwise, "
+                    "broadcast.")
     return rule
 
 
 for _name in ("max", "min"):
-    op(_name, n_inputs=(1, 2))(_extreme(_name))
+    op(_name, Param("dim", opt_t(_INT), None), _KEEPDIM, n_inputs=(1, 2))(_extreme(_name))
 
 
 for _name in ("var_mean", "std_mean"):  # torch returns (var, mean): both of this shape; emitted code takes [0]

@@ -166,6 +166,9 @@ def bind(spec: OpSpec, args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[s
     :class:`ArgError` naming the parameter.
     """
     names = [p.name for p in spec.params]
+    optional_tensors = max(0, len(spec.input_names) - spec.n_inputs[0])
+    if len(names) < len(args) <= len(names) + optional_tensors and all(v is None for v in args[len(names):]):
+        args = args[:len(names)]  # torch.diff(x, 1, -1, None, None): optional tensors left out, by position
     if len(args) > len(names):
         raise ArgError(
             f"{spec.name} takes at most {len(names)} positional arguments ({', '.join(names) or 'none'}), got {len(args)}"

@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 
 from shapeplan.core.dims import evaluate, fmt, sym
 from shapeplan.ops import REGISTRY
-from shapeplan.ops.ctx import ArgError, RuleCtx, RuleError
-from shapeplan.ops.registry import bind
+from shapeplan.ops.ctx import ArgError, RuleError
 from tests.oracle import apply_rule, evaluate_rule, predict, predict_symbolic, torch_shape
 
 # Tiny tensors: torch's intra-op thread pool costs ~100x the work itself on a busy machine.
@@ -324,21 +323,24 @@ def test_adaptive_symbolic_output_size() -> None:
 # --------------------------------------------------------------------------- failures and formulas
 
 
-def test_return_indices_unsupported() -> None:
+def test_return_indices_gives_the_values() -> None:
+    """return_indices=True: torch returns (values, indices); the layer is the values, and the
+    emitted call takes them ([0]), as a YAML user means it."""
+    import shapeplan
+
     for op, shape, args, kw in [
-        ("MaxPool2d", (1, 1, 4, 4), [2], {"return_indices": True}),
-        ("max_pool1d", (1, 1, 4), [2], {"return_indices": True}),
+        ("MaxPool2d", (1, 1, 5, 4), [2], {"return_indices": True}),
+        ("max_pool1d", (1, 1, 5), [2], {"return_indices": True}),
         ("AdaptiveMaxPool2d", (1, 1, 4, 4), [2], {"return_indices": True}),
         ("adaptive_max_pool3d", (1, 1, 4, 4, 4), [2], {"return_indices": True}),
+        ("max_pool2d", (1, 1, 1, 4), [2], {"return_indices": True}),  # too small: invalid, as in torch
     ]:
-        assert predict(op, [shape], args, kw) is None
-        spec = REGISTRY[op]
-        try:
-            spec.rule(RuleCtx(), [shape], bind(spec, args, kw))
-        except RuleError as e:
-            assert e.code == "unsupported" and e.param == "return_indices"
-        else:
-            raise AssertionError("return_indices=True must fail")
+        want = torch_shape(op, [shape], args, kw)
+        assert predict(op, [shape], args, kw) == want, op
+        layer = {"op": op, "args": list(args), **kw}
+        net = shapeplan.load({"input": list(shape), "layers": [layer]})
+        if want is not None:
+            assert tuple(shapeplan.build(net)(torch.rand(shape)).shape) == want
 
 
 def test_padding_limit() -> None:
