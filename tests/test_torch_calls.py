@@ -213,8 +213,12 @@ def test_minus_one_over_a_size_is_a_case_per_divisor() -> None:
 
 
 class Pairs(nn.Module):
-    """The second item of a pair, used: max's indices, sort's, var_mean's mean (each its own
-    layer, made only where forward uses it); topk's indices (the values' layer stands in)."""
+    """The second item of a pair, used: max's indices, sort's, var_mean's mean, topk's indices,
+    a max pool's (each its own layer, made only where forward uses it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pool = nn.MaxPool1d(2, return_indices=True)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         v, i = x.max(1)
@@ -222,15 +226,16 @@ class Pairs(nn.Module):
         _, mean = torch.var_mean(x, 1, keepdim=True)
         top = torch.topk(x, 1, dim=2)
         unused_values, unused_indices = x.min(2)
-        return v + i.float(), j, mean, top.indices, top.values
+        _, where = self.pool(x)
+        return v + i.float(), j, mean, top.indices, top.values, F.max_pool1d(x, 2, return_indices=True)[1], where
 
 
 def test_pairs_second_items() -> None:
-    rep = agree_with_torch(Pairs(), ("N", 3, "H"), grid(range(1, 5), names=("H",), n=2))
+    rep = agree_with_torch(Pairs(), ("N", 3, "H"), grid(range(1, 6), names=("H",), n=2))
     net = shapeplan.from_torch(Pairs(), ("N", 3, "H"))
     ops = [layer.op for layer in net.layers]
     assert ops.count("argmax") == 1 and ops.count("argsort") == 1 and "argmin" not in ops  # made where used
     model, x = shapeplan.build(net), torch.rand(2, 3, 5)
-    for mine, theirs in zip(model(x), Pairs()(x)[:3]):  # topk's indices: emitted as its values' layer
+    for mine, theirs in zip(model(x), Pairs()(x), strict=True):
         assert torch.allclose(mine.float(), theirs.float()), (mine, theirs)
-    assert len(rep.outputs) == 5
+    assert len(rep.outputs) == 7

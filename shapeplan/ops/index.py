@@ -46,7 +46,7 @@ from .create import _sizes_t
 from .ctx import ArgError, RuleCtx
 from .merge import broadcast_shapes, same, surely_positive
 from .params import SIGNED_SCHEMA, bool_t, dtype_t, int_list_t, int_t, opt_t, signed_size, with_schema
-from .registry import Param, norm_dim, op
+from .registry import PAIR_ITEM, Param, norm_dim, op
 from .tensor import need, surely_nonneg
 
 _INT = int_t(None)
@@ -237,7 +237,7 @@ op("argsort", Param("dim", _INT, -1), Param("descending", bool_t, False), Param(
 
 
 @op("topk", Param("k", signed_size), Param("dim", _INT, -1), Param("largest", bool_t, True),
-    Param("sorted", bool_t, True), output_index=0, paired=True)
+    Param("sorted", bool_t, True), PAIR_ITEM, output_index=0, paired=True)
 def topk(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """torch.topk(input, k, dim=-1)[0]: dim keeps k elements."""
     x, k = xs[0], a["k"]

@@ -374,3 +374,13 @@ def dropped_bool_t(v: Any) -> bool:
 
 dropped_bool_t.__name__ = "bool"
 with_schema(dropped_bool_t, {"type": "boolean"})
+
+
+def pair_item_t(v: Any) -> int:
+    """Which tensor of the pair torch returns (values, indices): 0 or 1."""
+    if isinstance(v, bool) or v not in (0, 1):
+        raise ArgError(f"expected 0 (the values) or 1 (the indices), got {_show(v)}")
+    return int(v)
+
+
+with_schema(pair_item_t, {"enum": [0, 1]})

@@ -29,7 +29,7 @@ from ..core.conditions import ge
 from ..core.dims import Dim, FloorDiv, Shape, floordiv, fmt, norm, prod
 from .ctx import ArgError, RuleCtx
 from .params import Converter, bool_t, dim_t, float_t, int_t, ints_t, opt_t, schema_of, with_schema
-from .registry import Param, op
+from .registry import PAIR_ITEM, Param, op
 
 _AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
@@ -368,8 +368,8 @@ for _n in (1, 2, 3):
         op(f"adaptive_{_kind}_pool{_n}d", *_adaptive_params(_n, _kind),
            torch_name=f"F.adaptive_{_kind}_pool{_n}d")(_adaptive_rule(_n, _kind))
     # F.max_pool*d(..., return_indices=True) calls these: (values, indices) of one shape
-    op(f"max_pool{_n}d_with_indices", *_max_params(_n, functional=True), torch_name=f"F.max_pool{_n}d_with_indices",
-       output_index=0, paired=True)(_max_rule(_n))
-    op(f"adaptive_max_pool{_n}d_with_indices", *_adaptive_params(_n, "max"),
+    op(f"max_pool{_n}d_with_indices", *_max_params(_n, functional=True), PAIR_ITEM,
+       torch_name=f"F.max_pool{_n}d_with_indices", output_index=0, paired=True)(_max_rule(_n))
+    op(f"adaptive_max_pool{_n}d_with_indices", *_adaptive_params(_n, "max"), PAIR_ITEM,
        torch_name=f"F.adaptive_max_pool{_n}d_with_indices", output_index=0, paired=True)(
         _adaptive_rule(_n, "max"))

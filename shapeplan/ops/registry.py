@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from ..core.dims import Dim, Shape
 from .ctx import ArgError, RuleCtx, _fs
-from .params import AUTO, REQUIRED, SOLVE, Converter
+from .params import AUTO, REQUIRED, SOLVE, Converter, pair_item_t
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,9 @@ class Param:
 
 
 Rule = Callable[[RuleCtx, list[Shape], dict[str, Any]], Shape]
+# an op whose torch result is a pair of one shape (topk, max_pool2d_with_indices): which item the
+# layer is (emitted code indexes the call's result with it)
+PAIR_ITEM = Param("item", pair_item_t, 0, doc="0: the values, 1: the indices", kw_only=True)
 ParamCount = Callable[[dict[str, Any]], Dim]
 CallStyle = Literal["args", "list", "method", "method_star", "star", "positional", "params_first", "getitem",
                     "index", "parameter", "buffer"]

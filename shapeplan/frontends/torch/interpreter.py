@@ -235,7 +235,7 @@ class Interpreter(ItemsMixin):
         out = self.add_layer(node.target, op, tensors, ctor, locs)
         if op == "MultiheadAttention" and kwargs.get("need_weights") is False:
             return (out, None)  # torch returns no weights
-        return tuple_result(spec, out)
+        return tuple_result(spec, out, second_item(self, node, spec, tensors, ctor))
 
     def call_method(self, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         name: str = node.target

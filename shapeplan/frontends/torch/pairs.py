@@ -40,6 +40,9 @@ def second_item(interp: Any, node: Any, spec: Any, inputs: list[TensorValue],
             dim = list(range(len(interp.shape(x))))
         means: dict[str, Any] = {"dim": dim, "keepdim": params.get("keepdim", False)}
         return Deferred(lambda: interp.add_layer(interp.scoped(node, "mean"), "mean", [x], means))
+    if spec.paired and spec.param("item") is not None:  # topk, max pools with indices: the call's item 1
+        return Deferred(lambda: interp.add_layer(interp.scoped(node, spec.name), spec.name, inputs,
+                                                 {**params, "item": 1}))
     return None
 
 
