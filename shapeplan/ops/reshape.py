@@ -52,16 +52,10 @@ def _shape_t(what: str, allow_empty: bool = False) -> Converter:
             raise ArgError(f"too many sizes ({len(items)})")
         return tuple(item(x) for x in items)
 
-    conv.__name__ = "list of sizes (one may be -1)"
+    conv.__name__ = "list of sizes (one may be -1)" + ("; [] for a 0-d shape" if allow_empty else "")
     s: dict[str, Any] = {"anyOf": [{"type": "integer", "minimum": -(2**40), "maximum": 2**40}, {"type": "string"}]}
     return with_schema(conv, {"anyOf": [s, {"type": "array", "items": s, "minItems": 0 if allow_empty else 1,
                                             "maxItems": 64}]})
-
-
-def _dims_list(v: Any) -> tuple[int, ...]:
-    """A list of dims (empty for a 0-d tensor)."""
-    out: tuple[int, ...] = int_list_t()(v)
-    return out
 
 
 def _int_or_ints(v: Any) -> int | tuple[int, ...]:
@@ -72,8 +66,6 @@ def _int_or_ints(v: Any) -> int | tuple[int, ...]:
     return n
 
 
-_LIST_ITEM = {"type": "integer", "minimum": -(2**40), "maximum": 2**40}  # int_list_t's items
-with_schema(_dims_list, {"anyOf": [_LIST_ITEM, {"type": "array", "items": _LIST_ITEM, "maxItems": 64}]})
 with_schema(_int_or_ints, {"anyOf": [schema_of(int_t(None)), schema_of(int_list_t())]})
 
 
@@ -160,7 +152,7 @@ def view(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
 # --------------------------------------------------------------------------- permute / transpose
 
 
-@op("permute", Param("dims", _dims_list), torch_name="Tensor.permute", call_style="method_star")
+@op("permute", Param("dims", int_list_t()), torch_name="Tensor.permute", call_style="method_star")  # [] for 0-d
 def permute(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """x.permute(*dims): output dim i is input dim dims[i]."""
     x, dims = xs[0], a["dims"]
