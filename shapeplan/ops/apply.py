@@ -4,8 +4,8 @@ A rule is a pure function of its input shapes and arguments, except for the ques
 (:meth:`~shapeplan.ops.ctx.RuleCtx.decide`) and the inputs' layouts it reads
 (:meth:`~shapeplan.ops.ctx.RuleCtx.layout`).  A result that did neither is the same every time,
 so it is remembered: the cases and paths of a network, fix-its and ``solve`` apply the same rule
-to the same shapes many times.  The key holds whether torch runs on more than one thread
-(:mod:`.platform`), which changes a few of torch's CPU kernel choices.
+to the same shapes many times.  Nor is a result that read torch's thread count
+(:meth:`~shapeplan.ops.ctx.RuleCtx.torch_threads`), which may change between runs.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from ..core.conditions import Cond, Requirement
 from ..core.dims import Shape, norm
 from .ctx import Oracle, RuleCtx
 from .layout import Layout
-from .platform import torch_threads
 from .registry import OpSpec
 
 _CACHE: OrderedDict[Any, tuple[Shape, tuple[Requirement, ...], Layout | None]] = OrderedDict()
@@ -41,13 +40,18 @@ class _Asked:
 
 
 class _Tracked(RuleCtx):
-    """A RuleCtx that notes whether the rule read an input's layout."""
+    """A RuleCtx that notes whether the rule read an input's layout or torch's thread count."""
 
     read_layout = False
+    read_threads = False
 
     def layout(self, i: int, shape: Shape) -> Layout:
         self.read_layout = True
         return super().layout(i, shape)
+
+    def torch_threads(self) -> int:
+        self.read_threads = True
+        return super().torch_threads()
 
 
 def _frozen(v: Any) -> Any:
@@ -65,7 +69,7 @@ def apply_rule(spec: OpSpec, ins: Sequence[Shape], args: dict[str, Any], oracle:
     """(output shape, requirements, the rule's context: its inputs' layouts and the output
     layout it set) of ``spec``'s rule; raises what the rule raises."""
     try:
-        key: Any = (spec.name, tuple(tuple(x) for x in ins), _frozen(args), torch_threads() > 1)
+        key: Any = (spec.name, tuple(tuple(x) for x in ins), _frozen(args))
         hit = _CACHE.get(key)
     except TypeError:  # an unhashable argument: not remembered
         key, hit = None, None
@@ -76,7 +80,7 @@ def apply_rule(spec: OpSpec, ins: Sequence[Shape], args: dict[str, Any], oracle:
     asked = _Asked(oracle)
     ctx = _Tracked(oracle=asked, layouts=layouts)
     out = tuple(norm(d) for d in spec.rule(ctx, list(ins), args))
-    if key is not None and not asked.asked and not ctx.read_layout:
+    if key is not None and not asked.asked and not ctx.read_layout and not ctx.read_threads:
         _CACHE[key] = (out, tuple(ctx.requirements), ctx.out_layout)
         if len(_CACHE) > _MAX:
             _CACHE.popitem(last=False)

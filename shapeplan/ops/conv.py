@@ -14,7 +14,6 @@ from ..core.dims import Dim, Shape, floordiv, fmt, norm, prod
 from .ctx import RuleCtx
 from .padding import pad_mode_requirements
 from .params import bool_t, choice_t, int_t, ints_t, union_t
-from .platform import torch_threads
 from .registry import Param, channels, op
 
 _AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
@@ -171,7 +170,7 @@ def _empty_output_ok(ctx: RuleCtx, x: Shape, a: dict[str, Any], n: int, batched:
       (groups > 1 or kernel[-2:] both > 3 or N > 1 or N*C*size(2)*size(3) > 20480).
 
     An empty batch gives an empty output on every path.  "torch threads" is the number the
-    rules answer for (:func:`~shapeplan.ops.platform.torch_threads`): with more than one, an
+    rules answer for (:meth:`RuleCtx.torch_threads`): with more than one, an
     unstrided, undilated 1x1 ConvTranspose takes the oneDNN path at any batch.  Where the answer
     turns on a symbolic size (N >= 16, N > 1, the number of elements), that is a requirement
     of the case, or a case of its own (:meth:`RuleCtx.decide`)."""
@@ -190,7 +189,8 @@ def _empty_output_ok(ctx: RuleCtx, x: Shape, a: dict[str, Any], n: int, batched:
             ctx.require(ge(o, 1), "output-too-small", f"output {_AXES[n][i]} = {fmt(o)} is not positive",
                         hint="use less padding or a larger input", show=o)
         return
-    if not (any(v != 1 for v in s) or any(v != 1 for v in d) or w[-1] != 1 or w[-2] != 1 or torch_threads() > 1):
+    if not (any(v != 1 for v in s) or any(v != 1 for v in d) or w[-1] != 1 or w[-2] != 1
+            or ctx.torch_threads() > 1):
         ctx.require(ge(batch, 16), "output-too-small",
                     f"{where}: torch's CPU gives an empty output of an unstrided 1x1 ConvTranspose only with a "
                     f"batch of 16 or more with one thread (its oneDNN path), but the batch is {fmt(batch)}",

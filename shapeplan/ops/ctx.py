@@ -14,6 +14,7 @@ from ..core.bounds import surely_nonnegative
 from ..core.conditions import Cond, Requirement
 from ..core.dims import Dim, Shape, fmt
 from .layout import Layout
+from .platform import torch_threads
 
 
 class RuleError(Exception):
@@ -58,6 +59,11 @@ class RuleCtx:
         if self.layouts is not None and i < len(self.layouts):
             return self.layouts[i]
         return Layout.contiguous(shape)
+
+    def torch_threads(self) -> int:
+        """The number of torch CPU threads the rule answers for (:mod:`.platform`): a few of
+        torch's kernel choices depend on it."""
+        return torch_threads()
 
     def decide(self, cond: Cond, prefer: bool | None = None) -> bool:
         """Does ``cond`` hold?  For a rule whose output changes with the answer (a size that
