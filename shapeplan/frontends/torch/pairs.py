@@ -1,8 +1,8 @@
 """Calls whose torch result is a pair: torch.max/min(x, dim), sort, topk, var_mean / std_mean,
 max pools with ``return_indices``, nn.MultiheadAttention.  shapeplan follows the first item;
-the second is its own layer where torch has an op for it (argmax, argsort, mean), made only
-where forward uses it (:class:`~.values.Deferred`), else the first's layer where the two have
-one shape, else opaque."""
+the second is a layer of its own, made only where forward uses it (:class:`~.values.Deferred`):
+an op of torch's for it (argmax, argsort, mean), or the call's item 1; the attention weights
+are opaque."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ def extreme(interp: Any, node: Any, op: str, args: tuple[Any, ...], kwargs: dict
 
 def second_item(interp: Any, node: Any, spec: Any, inputs: list[TensorValue],
                 params: dict[str, Any]) -> Deferred | None:
-    """The other item of a pair, as its own op where torch has one (sort's indices are
-    argsort's, var_mean's mean is mean's), made only if forward uses it."""
+    """The other item of a pair, made only if forward uses it: its own op where torch has one
+    (sort's indices are argsort's, var_mean's mean is mean's), else the call's item 1 (topk,
+    the max pools with indices); None for a call without one (nn.MultiheadAttention)."""
     x = inputs[0] if inputs else None
     if spec.name == "sort" and x is not None:
         kw: dict[str, Any] = {k: params[k] for k in ("dim", "descending") if k in params}
@@ -57,10 +58,8 @@ def with_indices(op: str, ctor: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def tuple_result(spec: Any, value: TensorValue, second: Deferred | None = None) -> Any:
     """An op whose torch result is a tuple ((values, indices), (attn_output, attn_weights)):
-    the item shapeplan follows, and the other: ``second`` where given, else for a pair of one
-    shape (topk, max_pool*_with_indices) the same layer stands for it, else opaque (``x, _ =
+    the item shapeplan follows, and the other (:func:`second_item`; None: opaque, ``x, _ =
     attn(x, x, x)`` unpacks)."""
     if spec.output_index is None:
         return value
-    other = second if second is not None else value if spec.paired else None
-    return Extreme(value, f"{spec.torch_name or spec.name}(...)", second=other)
+    return Extreme(value, f"{spec.torch_name or spec.name}(...)", second=second)

@@ -42,8 +42,8 @@ class Pieces:
 
 
 class Deferred:
-    """A tensor whose layer is made only where forward uses it: the indices of ``x.max(1)``
-    (an argmax layer), of ``sort`` (argsort), the mean of ``var_mean``."""
+    """A tensor whose layer is made only where forward uses it: the second item of a pair (the
+    indices of ``x.max(1)`` are an argmax layer; see :mod:`.pairs`)."""
 
     def __init__(self, make: Callable[[], TensorValue]) -> None:
         self.make = make
@@ -59,11 +59,11 @@ class Deferred:
 class Extreme:
     """A call that returns a pair: torch.max/min(x, dim), sort, topk: (values, indices);
     var_mean: (var, mean); nn.MultiheadAttention: (output, weights).  ``second``: the other
-    item where it has the values' shape (the same layer stands for it), else None (opaque)."""
+    item, made where forward uses it, or None where shapeplan does not follow it (opaque)."""
 
     values: TensorValue
     what: str
-    second: TensorValue | Deferred | None = None
+    second: Deferred | None = None
 
 
 @dataclass(frozen=True)
