@@ -46,6 +46,7 @@ from .layout import (
     view_strides,
     viewed,
 )
+from .params import canonical_dtype
 
 LayoutFn = Callable[[RuleCtx, list[Layout], dict[str, Any], Shape], Layout]
 LAYOUTS: dict[str, LayoutFn] = {}
@@ -71,12 +72,7 @@ def output_layout(op: str, ctx: RuleCtx, xs: Sequence[Shape], a: dict[str, Any],
     fn = LAYOUTS.get(op)
     got = Layout.contiguous(out, ins[0].dtype if ins else "float32") if fn is None else fn(ctx, ins, a, out)
     dtype = a.get("dtype")
-    return got.with_dtype(_DTYPES.get(dtype, dtype[6:])) if isinstance(dtype, str) else got
-
-
-# torch's dtype aliases (``dtype=torch.long``: the output's dtype), by their canonical names
-_DTYPES = {"torch.float": "float32", "torch.double": "float64", "torch.half": "float16", "torch.cfloat": "complex64",
-           "torch.cdouble": "complex128", "torch.short": "int16", "torch.int": "int32", "torch.long": "int64"}
+    return got.with_dtype(canonical_dtype(dtype)) if isinstance(dtype, str) else got
 
 
 # --------------------------------------------------------------------------- strides of views

@@ -335,6 +335,16 @@ DTYPES = ("float32", "float", "float64", "double", "float16", "half", "bfloat16"
           "complex128", "cdouble", "uint8", "int8", "int16", "short", "int32", "int", "int64", "long", "bool",
           "uint16", "uint32", "uint64")
 dtype_t = torch_attr_t("dtype", DTYPES)
+# torch's dtype aliases by their canonical names (``torch.long`` is int64)
+_DTYPE_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "cfloat": "complex64",
+                  "cdouble": "complex128", "short": "int16", "int": "int32", "long": "int64"}
+FLOATING_DTYPES = frozenset(("float32", "float64", "float16", "bfloat16", "complex64", "complex128"))
+
+
+def canonical_dtype(dtype: str) -> str:
+    """``torch.long`` -> ``int64``: a dtype (as dtype_t gives it) by its canonical name."""
+    name = dtype.removeprefix("torch.")
+    return _DTYPE_ALIASES.get(name, name)
 memory_format_t = torch_attr_t("memory format", ("contiguous_format", "preserve_format", "channels_last",
                                                  "channels_last_3d"))
 _layout = torch_attr_t("layout", ("strided",))

@@ -37,7 +37,19 @@ from ..core.conditions import eq, ge
 from ..core.dims import Dim, Shape, dmax, fmt, fmt_shape, norm, prod
 from .ctx import RuleCtx
 from .merge import broadcast_shapes, same, surely_positive
-from .params import bool_t, dtype_t, float_t, int_list_t, int_t, opt_t, schema_of, union_t, with_schema
+from .params import (
+    FLOATING_DTYPES,
+    bool_t,
+    canonical_dtype,
+    dtype_t,
+    float_t,
+    int_list_t,
+    int_t,
+    opt_t,
+    schema_of,
+    union_t,
+    with_schema,
+)
 from .registry import Param, norm_dim, op
 
 _INT = int_t(None)
@@ -97,15 +109,10 @@ def _needs_dim(ctx: RuleCtx, a: dict[str, Any], name: str) -> None:
                  hint="give dim: [] to reduce every dim and keep them as 1", param="dim")
 
 
-def _floating(dtype: str) -> bool:
-    return dtype.removeprefix("torch.") in ("float32", "float", "float64", "double", "float16", "half", "bfloat16",
-                                            "complex64", "cfloat", "complex128", "cdouble")
-
-
 def _reduction(name: str, *, needs_dim: bool = False, nonempty: bool = False) -> Callable[..., Shape]:
     def rule(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
         x = xs[0]
-        if "mean" in name and a.get("dtype") and not _floating(a["dtype"]):
+        if "mean" in name and a.get("dtype") and canonical_dtype(a["dtype"]) not in FLOATING_DTYPES:
             ctx.fail("dtype", f"{name} computes in a floating point or complex dtype, got dtype={a['dtype']}",
                      param="dtype")
         if needs_dim:
