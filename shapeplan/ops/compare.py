@@ -26,7 +26,7 @@ from typing import Any
 from ..core.conditions import eq
 from ..core.dims import Shape, fmt, fmt_shape, norm
 from .ctx import RuleCtx
-from .merge import _binary, broadcast_shapes, same
+from .merge import binary, broadcast_shapes, same
 from .params import float_t, opt_t, scalar_t
 from .registry import Param, op
 
@@ -45,7 +45,7 @@ BINARY_SCALAR = ("gt", "lt", "ge", "le", "eq", "ne", "greater", "less", "greater
                  "floor_divide", "remainder", "fmod")
 BINARY_TENSOR = ("logical_and", "logical_or", "logical_xor", "atan2", "hypot")
 for _name in BINARY_SCALAR:
-    op(_name, _OTHER, n_inputs=(1, 2))(_binary)
+    op(_name, _OTHER, n_inputs=(1, 2))(binary)
 for _name in BINARY_TENSOR:
     op(_name, n_inputs=(2, 2))(_broadcast)
 

@@ -88,16 +88,19 @@ def broadcast_shapes(ctx: RuleCtx, shapes: Sequence[Shape], what: str = "the inp
 # --------------------------------------------------------------------------- elementwise
 
 
-def _binary(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
-    other = a.get("other")
+# A tensor and a second operand (`other`, or the one named `key`): a tensor (the shapes broadcast)
+# or a number (the tensor's shape).  No docstring: the ops registered with it as their rule
+# (torch.eq, ...) describe themselves by their signature.
+def binary(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any], key: str = "other") -> Shape:
+    other = a.get(key)
     if len(xs) == 2:
         if other is not None:
-            ctx.fail("arity", "got a second tensor in `from` and a scalar `other`; give one of them",
-                     hint="drop `other`, or read one tensor", param="other")
+            ctx.fail("arity", f"got a second tensor in `from` and a scalar `{key}`; give one of them",
+                     hint=f"drop `{key}`, or read one tensor", param=key)
         return broadcast_shapes(ctx, xs)
     if other is None:
-        ctx.fail("arity", "needs a second operand: list two tensors in `from`, or give a scalar `other`",
-                 param="other")
+        ctx.fail("arity", f"needs a second operand: list two tensors in `from`, or give a scalar `{key}`",
+                 param=key)
     return xs[0]
 
 
@@ -122,26 +125,26 @@ with_schema(_operand_t, {"anyOf": [schema_of(_NUMBER) or {"type": "number"}, {"t
 @op("add", Param("other", opt_t(_operand_t), None), Param("alpha", _NUMBER, 1), n_inputs=(1, 2))
 def add(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """torch.add(input, other, alpha=1): the broadcast shape of the inputs."""
-    return _binary(ctx, xs, a)
+    return binary(ctx, xs, a)
 
 
 @op("sub", Param("other", opt_t(_operand_t), None), Param("alpha", _NUMBER, 1), n_inputs=(1, 2), aliases=("subtract",))
 def sub(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """torch.sub(input, other, alpha=1): the broadcast shape of the inputs."""
-    return _binary(ctx, xs, a)
+    return binary(ctx, xs, a)
 
 
 @op("mul", Param("other", opt_t(_operand_t), None), n_inputs=(1, 2), aliases=("multiply",))
 def mul(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """torch.mul(input, other): the broadcast shape of the inputs."""
-    return _binary(ctx, xs, a)
+    return binary(ctx, xs, a)
 
 
 @op("div", Param("other", opt_t(_operand_t), None), Param("rounding_mode", opt_t(choice_t("trunc", "floor")), None),
     n_inputs=(1, 2), aliases=("divide",))
 def div(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """torch.div(input, other, rounding_mode=None): the broadcast shape of the inputs."""
-    return _binary(ctx, xs, a)
+    return binary(ctx, xs, a)
 
 
 @op("maximum", n_inputs=(2, 2), aliases=("minimum",))

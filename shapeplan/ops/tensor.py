@@ -31,7 +31,7 @@ from typing import Any
 from ..core.conditions import eq, ge
 from ..core.dims import Dim, Shape, ceildiv, dmax, dmin, fmt, fmt_shape, norm, prod
 from .ctx import ArgError, RuleCtx
-from .merge import broadcast_shapes, same
+from .merge import binary, broadcast_shapes, same
 from .params import SIGNED_SCHEMA, bool_t, float_t, int_t, opt_t, schema_of, signed_size, with_schema
 from .registry import Param, norm_dim, op
 from .reshape import _shape_t
@@ -327,13 +327,7 @@ def clamp(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
 
 def _one_bound(key: str) -> Callable[[RuleCtx, list[Shape], dict[str, Any]], Shape]:
     def rule(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
-        if len(xs) == 2:
-            if a[key] is not None:
-                ctx.fail("args", f"got a tensor {key} in `from` and a number {key}; give one of them", param=key)
-            return broadcast_shapes(ctx, xs)
-        if a[key] is None:
-            ctx.fail("args", f"needs {key}: a number, or a tensor that broadcasts with the input", param=key)
-        return xs[0]
+        return binary(ctx, xs, a, key)
 
     rule.__doc__ = f"torch.clamp_{key}(input, {key}): (*) -> (*); a tensor {key} broadcasts with the input."
     return rule
