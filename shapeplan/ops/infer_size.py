@@ -122,7 +122,8 @@ def _over_divisors(ctx: RuleCtx, sizes: tuple[Dim, ...], hole: int, num: int, de
     if not divisors or len(divisors) > MAX_DIVISORS:
         ctx.fail("reshape-symbolic",
                  f"cannot express the -1 in {what} {fmt_shape(sizes)}: {fmt(numel)} elements divided by "
-                 f"{fmt(known)} is {num}/({fmt(den)})" + (f", and {num} has {len(divisors)} divisors" if num > 0 else ""),
+                 f"{fmt(known)} is {num}/({fmt(den)})"
+                 + (f", and {num} has {len(divisors)} divisors" if num > 0 else ""),
                  hint="write that size explicitly instead of -1")
     for d in divisors:
         if ctx.decide(eq(den, d), prefer=d == 1):

@@ -125,7 +125,8 @@ def unflatten(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
 # --------------------------------------------------------------------------- reshape / view
 
 
-@op("reshape", Param("shape", _shape_t("shape", allow_empty=True)), torch_name="Tensor.reshape", call_style="method_star")
+@op("reshape", Param("shape", _shape_t("shape", allow_empty=True)), torch_name="Tensor.reshape",
+    call_style="method_star")
 def reshape(ctx: RuleCtx, xs: list[Shape], a: dict[str, Any]) -> Shape:
     """x.reshape(*shape): the same elements in a new shape; one size may be -1 (a copy where no view fits)."""
     x = xs[0]

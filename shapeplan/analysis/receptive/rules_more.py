@@ -251,7 +251,8 @@ _INDEX_RULES: dict[str, Rule] = {
     "mv": _matmul, "dot": _matmul, "vdot": _matmul, "outer": _outer, "ger": _outer,
     "addr": _added(_outer),
     "rms_norm": _functional_norm("layer_norm"), "prelu": _first_only, "embedding": _first_as_is,
-    "one_hot": _first_as_is, "norm": _reduce, "vector_norm": _reduce, "matrix_norm": _reduce, "linalg_norm": _reduce, "var_mean": _reduce, "std_mean": _reduce,
+    "one_hot": _first_as_is, "norm": _reduce, "vector_norm": _reduce, "matrix_norm": _reduce,
+    "linalg_norm": _reduce, "var_mean": _reduce, "std_mean": _reduce,
     **{f"conv{_k}d": _with_weight_kernel(_conv(_k)) for _k in (1, 2, 3)},
     **{f"conv_transpose{_k}d": _with_weight_kernel(_conv_transpose(_k)) for _k in (1, 2, 3)},
 }
