@@ -77,17 +77,14 @@ def module_infos() -> list[Any]:
 class _Call(nn.Module):
     """forward(x0, x1, ...) makes ``call`` with the tensors put back in their places."""
 
-    def __init__(self, call: Callable[..., Any], structure: Any, n: int, module: nn.Module | None = None) -> None:
+    def __init__(self, call: Callable[..., Any], structure: Any, n: int) -> None:
         super().__init__()
-        self.call, self.structure, self.n = call, structure, n
-        self.inner = module
+        self.call, self.structure, self.n = call, structure, n  # a module call is a submodule, "call"
 
     def forward(self, x0: Any, x1: Any = None, x2: Any = None, x3: Any = None, x4: Any = None, x5: Any = None,
                 x6: Any = None, x7: Any = None) -> Any:
         xs = [x0, x1, x2, x3, x4, x5, x6, x7][: self.n]
         args, kwargs = _fill(self.structure, xs)
-        if self.inner is not None:
-            return self.inner(*args, **kwargs)
         return self.call(*args, **kwargs)
 
 
@@ -127,19 +124,17 @@ def _shapes(y: Any) -> list[tuple[int, ...]] | None:
     return None
 
 
-def _torch_answer(model: nn.Module, xs: list[torch.Tensor]) -> list[tuple[int, ...]] | str | None:
+def _torch_answer(call: Callable[[], Any]) -> list[tuple[int, ...]] | str | None:
+    """torch's CPU answer: the shapes ``call()`` returns, "refused" where it raises, None for
+    something that is not tensors."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             with torch.no_grad():
-                y = model(*xs)
+                y = call()
         except Exception:  # noqa: BLE001 - torch raises many kinds
             return "refused"
     return _shapes(y)
-
-
-def _names(n: int) -> list[str]:
-    return [f"x{i}" for i in range(n)]
 
 
 def _symbolic(xs: list[torch.Tensor]) -> tuple[dict[str, tuple[Any, ...]], dict[str, int]]:
@@ -162,15 +157,15 @@ def _symbolic(xs: list[torch.Tensor]) -> tuple[dict[str, tuple[Any, ...]], dict[
 
 def compare_call(model: nn.Module, xs: list[torch.Tensor], what: str, out: Outcome, symbolic: bool = False) -> None:
     """One sample: shapeplan's answer against torch's, counted in ``out``."""
-    theirs = _torch_answer(model, xs)
-    if theirs is None:
-        return  # not tensors: nothing to compare
     if len(xs) > 8 or any(x.dtype != DTYPE and x.is_floating_point() for x in xs):
         return
+    theirs = _torch_answer(lambda: model(*xs))
+    if theirs is None:
+        return  # not tensors: nothing to compare
     if symbolic:
         shapes, env = _symbolic(xs)
     else:
-        shapes, env = {n: tuple(x.shape) for n, x in zip(_names(len(xs)), xs)}, {}
+        shapes, env = {f"x{i}": tuple(x.shape) for i, x in enumerate(xs)}, {}
     try:
         rep = shapeplan.check(shapeplan.from_torch(model, shapes))
     except ShapeplanError as e:
@@ -255,7 +250,7 @@ def compare_module_samples(info: Any, symbolic: bool = False, limit: int | None 
         structure = (_split(list(fi.args), tensors), _split(dict(fi.kwargs), tensors))
         if not tensors:
             continue
-        model = _Call(module, structure, len(tensors), module)
+        model = _Call(module, structure, len(tensors))
         what = (f"{info.module_cls.__name__}({_brief(mi.constructor_input.args)}, "
                 f"{_brief(mi.constructor_input.kwargs)}) on {[tuple(t.shape) for t in tensors]}")
         compare_call(model, tensors, what, out, symbolic)
@@ -302,9 +297,10 @@ def compare_op_samples_yaml(info: Any, limit: int | None = None) -> Outcome:
         layer = {"op": op, **({"args": _yaml_value(list(s.args))} if s.args else {}),
                  **{k: _yaml_value(v) for k, v in s.kwargs.items()}}
         what = f"{info.name} {kind} as net.yaml {layer} on {tuple(s.input.shape)}"
-        theirs = _first_shape(info.op, s)
-        if theirs == "other":
+        answer = _torch_answer(lambda s=s: info.op(s.input, *s.args, **s.kwargs))
+        if answer is None:
             continue
+        theirs = answer if answer == "refused" else answer[:1]  # a layer is the first tensor of a tuple
         try:
             rep = shapeplan.check(shapeplan.load({"input": list(s.input.shape), "layers": [layer]}))
         except ShapeplanError as e:
@@ -325,16 +321,3 @@ def compare_op_samples_yaml(info: Any, limit: int | None = None) -> Outcome:
 
 def _has_tensor(v: Any) -> bool:
     return isinstance(v, torch.Tensor) or (isinstance(v, (list, tuple)) and any(_has_tensor(x) for x in v))
-
-
-def _first_shape(fn: Callable[..., Any], s: Any) -> list[tuple[int, ...]] | str:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            with torch.no_grad():
-                y = fn(s.input, *s.args, **s.kwargs)
-        except Exception:  # noqa: BLE001 - torch raises many kinds
-            return "refused"
-    if isinstance(y, tuple) and y and isinstance(y[0], torch.Tensor):
-        y = y[0]
-    return [tuple(y.shape)] if isinstance(y, torch.Tensor) else "other"
