@@ -14,7 +14,7 @@ write contiguous outputs.  torch's ``use_mkldnn`` takes oneDNN where
     and (groups > 1 or both those sizes > 3 or N > 1 or N*C*D*H > 20480)
 
 where "threads" is the number of torch threads the rules answer for
-(:func:`~shapeplan.ops.platform.torch_threads`: torch's own, where it is imported).
+(:meth:`RuleCtx.torch_threads <shapeplan.ops.ctx.RuleCtx.torch_threads>`: torch's own, where it is imported).
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ from .ctx import RuleCtx
 from .formats import batched
 from .layout import Ask, Format, Layout, is_format_contiguous, suggest_format
 from .layouts import LayoutFn, contiguous_of, layout_of, squeeze, unsqueeze
-from .platform import torch_threads
 
 
-def _mkldnn(ask: Ask, x: Shape, kernel: Sequence[Any], a: dict[str, Any]) -> bool:
+def _mkldnn(ctx: RuleCtx, ask: Ask, x: Shape, kernel: Sequence[Any], a: dict[str, Any]) -> bool:
     """torch's ``ConvParams::use_mkldnn`` for a 5-D float32 input."""
     n = x[0]
     kh, kw = kernel[-2], kernel[-1]
@@ -39,7 +38,7 @@ def _mkldnn(ask: Ask, x: Shape, kernel: Sequence[Any], a: dict[str, Any]) -> boo
     big = (a["groups"] > 1 or (kh > 3 and kw > 3) or not ask.one(n) or ask.lt(20480, prod(x[:4])))
     if not big:
         return False
-    return strided or dilated or kh != 1 or kw != 1 or torch_threads() > 1 or not ask.lt(n, 16)
+    return strided or dilated or kh != 1 or kw != 1 or ctx.torch_threads() > 1 or not ask.lt(n, 16)
 
 
 def _suggested(ask: Ask, x: Layout, w: Layout) -> Format:
@@ -75,7 +74,7 @@ def conv_output(ctx: RuleCtx, x: Layout, w: Layout | None, out: Shape, n: int, k
 
     def make(ask: Ask) -> Layout:
         fmt = _suggested(ask, x, weight)
-        if fmt != "contiguous" and n == 3 and not _mkldnn(ask, x.shape, kernel, a):
+        if fmt != "contiguous" and n == 3 and not _mkldnn(ctx, ask, x.shape, kernel, a):
             fmt = "contiguous"
         if fmt != "contiguous":  # the kernel decides again on input and weight made contiguous in that format
             fmt = _suggested(ask, _in_format(ask, x, fmt), _in_format(ask, weight, fmt))
